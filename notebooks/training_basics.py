@@ -1,0 +1,135 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Training a residual tower
+#
+# This chapter shows the machinery every later chapter stands on, on one real run: the residual
+# tower of Dherin & Munn (*On residual network depth*, Appendix A), with branches scaled by
+# $\lambda = 1/\sqrt{n}$ and no BatchNorm in the tower,
+#
+# $$ f(x) = D\big(R(E(x))\big), \qquad R = (1 + \lambda F_n) \circ \cdots \circ (1 + \lambda F_1), \qquad
+#    F_i(z) = \mathrm{Conv}_{3\times 3}\big(\mathrm{ReLU}(\mathrm{Conv}_{3\times 3}(z))\big), $$
+#
+# trained on Fashion-MNIST (zero-padded to 32×32) with SGD and momentum 0.9, a constant learning
+# rate and no weight decay, as in the paper's Appendix A.
+#
+# Every number below is read from the results store in `data/results/`. A run that is not stored
+# yet is trained first, then stored under the hash of its configuration together with its
+# provenance (commit, device, wall time, date). Rebuilding the book therefore re-trains nothing.
+
+# %% tags=["parameters"]
+profile = None  # "smoke" | "book" | "paper"; None takes $RESDEPTH_PROFILE, else "book"
+dataset = None  # None: the profile's dataset (fashion_mnist for "book")
+depth = None  # number of residual blocks n
+width = None  # channels of the tower
+epochs = None
+seeds = None  # a list of seeds, e.g. [0, 1]
+lr = None
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from resdepth import profiles
+from resdepth.config import RunConfig
+from resdepth.data import load_dataset
+from resdepth.results import history_frame, sweep
+
+profile = profile or profiles.default_profile()
+settings = profiles.resolve("training_basics", profile, dataset=dataset, depth=depth, width=width,
+                            epochs=epochs, seeds=seeds, lr=lr)
+sns.set_theme(context="notebook", style="whitegrid")
+if profile == "smoke":
+    print("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. "
+          "They are not results.")
+
+# %% [markdown]
+# ## The data
+#
+# A few images from the committed Fashion-MNIST sample (`data/sample/`), padded from 28×28 to
+# 32×32 exactly as the training data is. Training itself uses the full dataset named in the
+# budget below.
+
+# %%
+sample = load_dataset("sample")
+classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+fig, axes = plt.subplots(2, 8, figsize=(10, 3))
+for ax, i in zip(axes.flat, range(0, 1600, 100)):
+    ax.imshow(sample.train_x[i, 0], cmap="gray_r")
+    ax.set_title(classes[sample.train_y[i]], fontsize=8)
+    ax.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## The runs
+#
+# One configuration per seed. `sweep` loads each stored run, or trains and stores it.
+
+# %%
+configs = [
+    RunConfig(
+        experiment="training_basics",
+        model="tower",
+        model_args=dict(depth=settings["depth"], width=settings["width"], lam="1/sqrt(n)", batchnorm=False),
+        dataset=settings["dataset"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        lr=settings["lr"],
+        momentum=0.9,
+        seed=seed,
+    )
+    for seed in settings["seeds"]
+]
+records = sweep(configs, profile=profile)
+history = history_frame(records)
+
+prov = pd.DataFrame([{**r["provenance"], "seed": r["config"]["seed"], "status": r["status"]} for r in records])
+print(f"Budget: dataset {settings['dataset']}, {settings['epochs']} epochs, {len(records)} seed(s), "
+      f"depth n={settings['depth']}, width {settings['width']}, batch {settings['batch_size']}, lr {settings['lr']}, "
+      f"device {', '.join(sorted(set(prov['device'])))}, {prov['wall_time_s'].sum() / 60:.1f} min of training in all.")
+prov[["seed", "status", "device", "wall_time_s", "date", "git_commit", "profile"]]
+
+# %% [markdown]
+# ## Learning curves
+#
+# Training loss (the mean over each epoch's batches, with augmentation) and test accuracy after
+# each epoch; the line is the mean over seeds and the band its 95% interval.
+
+# %%
+fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+sns.lineplot(data=history, x="epoch", y="train_loss", errorbar=("ci", 95), marker="o", ax=ax_loss)
+sns.lineplot(data=history, x="epoch", y="test_loss", errorbar=("ci", 95), marker="o", ax=ax_loss)
+ax_loss.legend(["train loss", "_", "test loss"])
+ax_loss.set(ylabel="cross-entropy", title="Loss")
+sns.lineplot(data=history, x="epoch", y="test_acc", errorbar=("ci", 95), marker="o", ax=ax_acc)
+ax_acc.set(ylabel="test accuracy", title=f"Tower n={settings['depth']}, λ=1/√n, {settings['dataset']}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Summary over seeds
+
+# %%
+summary = pd.DataFrame(
+    [{"seed": r["config"]["seed"], "status": r["status"],
+      "final test acc": r["final"]["test_acc"] if r["final"] else float("nan"),
+      "best test acc": r["best"]["test_acc"] if r["best"] else float("nan"),
+      "images/s": pd.Series([h["images_per_s"] for h in r["history"]]).median()} for r in records]
+)
+mean, sem = summary["final test acc"].mean(), summary["final test acc"].sem()
+spread = f" ± {sem:.4f} (standard error over {len(summary)} seeds)" if len(summary) > 1 else " (one seed)"
+print(f"Final test accuracy: {mean:.4f}{spread}.")
+summary.round(4)

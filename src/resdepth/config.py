@@ -1,0 +1,124 @@
+"""A run's configuration: a frozen dataclass whose content hash names its results file.
+
+Only what changes the computed result goes into the config (model, data, optimizer, seed,
+budget). Where and how it ran (device, profile, commit) is provenance, stored beside the
+result, so a run computed on a GPU is found again by the same config on a CPU.
+"""
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+
+from .data import DATASETS
+from .errors import ConfigError
+from .models import MODELS, model_arg_names, model_defaults, resolve_lam
+
+SCHEDULES = ("constant", "cosine", "multistep")
+PROFILES = ("smoke", "book", "paper")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run. Give exactly one of ``epochs`` and ``steps``.
+
+    ``model_args`` are the model's own keyword arguments (for the tower: depth, width, lam,
+    batchnorm, activation); pass a dict, it is stored as sorted (name, value) pairs.
+    ``eval_every`` is in steps; None evaluates once per epoch. ``milestones`` are the fractions of
+    the run at which the ``multistep`` schedule multiplies the learning rate by ``gamma``.
+    ``train_images`` limits training to the first N training images (None: all of them).
+    """
+
+    experiment: str = "default"
+    model: str = "tower"
+    model_args: tuple = ()
+    dataset: str = "fashion_mnist"
+    epochs: int | None = None
+    steps: int | None = None
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    milestones: tuple = (0.5, 0.75)
+    gamma: float = 0.1
+    warmup_steps: int = 0
+    augment: bool = True
+    seed: int = 0
+    eval_every: int | None = None
+    train_images: int | None = None
+
+    def __post_init__(self):
+        args = self.model_args
+        if self.model in MODELS:  # defaults made explicit, so equal runs get equal hashes
+            args = {**model_defaults(self.model), **dict(args)}
+        object.__setattr__(self, "model_args", tuple(sorted((k, v) for k, v in dict(args).items())))
+        object.__setattr__(self, "milestones", tuple(float(m) for m in self.milestones))
+        for name in ("lr", "momentum", "weight_decay", "gamma"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        self.validate()
+
+    def validate(self):
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        unknown = set(self.model_kwargs) - set(model_arg_names(self.model))
+        if unknown:
+            raise ConfigError(
+                f"model {self.model!r} takes no argument(s) {', '.join(sorted(unknown))}; "
+                f"it takes: {', '.join(model_arg_names(self.model)) or 'none'}"
+            )
+        depth = self.model_kwargs.get("depth")
+        if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
+            raise ConfigError(f"depth must be an integer >= 1 (the number of residual blocks); got {depth!r}")
+        if "lam" in self.model_kwargs:
+            resolve_lam(self.model_kwargs["lam"], depth or 1)
+        if (self.epochs is None) == (self.steps is None):
+            raise ConfigError("give exactly one of epochs and steps")
+        budget = self.epochs if self.epochs is not None else self.steps
+        if not isinstance(budget, int) or budget < 1:
+            raise ConfigError(f"epochs/steps must be an integer >= 1; got {budget!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a finite number > 0; got {self.lr}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch_size must be an integer >= 1; got {self.batch_size!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.eval_every is not None and self.eval_every < 1:
+            raise ConfigError(f"eval_every must be >= 1 step, or None for once per epoch; got {self.eval_every}")
+
+    @property
+    def model_kwargs(self) -> dict:
+        return dict(self.model_args)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model_args"] = self.model_kwargs
+        d["milestones"] = list(self.milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    @property
+    def key(self) -> str:
+        """Stable 16-hex-digit content hash: the name of the run's results file."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def replace(self, **changes) -> "RunConfig":
+        d = self.to_dict()
+        d.update(changes)
+        return RunConfig.from_dict(d)
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    return profile

@@ -1,0 +1,132 @@
+"""The residual tower of *On residual network depth* (Dherin & Munn, 2025), Appendix A.
+
+    f(x) = D(R(E(x))),   R = (1 + lam F_n) o ... o (1 + lam F_1)
+
+- E, the encoder: the Flax ImageNet ResNet stem: 7x7 stride-2 conv (no bias), BatchNorm, ReLU,
+  3x3 stride-2 max pool. A 32x32 input becomes a ``width`` x 8 x 8 feature map. The stem keeps its
+  BatchNorm in every variant: "with/without BatchNorm" in the paper refers to the tower.
+- R, the tower: ``depth`` = n blocks x -> x + lam * F_i(x) at constant width and stride 1, with
+  F = conv3x3 -> act -> conv3x3 and no activation after the add (A.1, "we remove the final ReLU").
+  With ``batchnorm=True``, F = BN(conv(act(BN(conv(x))))).
+- D, the decoder: global average pool, then a linear layer.
+
+Initialisation follows Flax (``flax_init_``): LeCun-normal kernels (truncated normal, variance
+1/fan_in) and zero biases. PyTorch's default (Kaiming-uniform with a=sqrt(5), variance
+1/(3 fan_in)) gives branches a third of the variance, which is enough to move where lam = 1
+without BN blows up, so the paper's divergence results depend on using this init.
+
+``encoder``, ``blocks[i]`` (the branch F_i, without the skip) and ``decoder`` are separate
+modules so that the expansion code can evaluate M0, M1 and M2 of Theorem 3.1 from them.
+"""
+
+import math
+import re
+
+from torch import nn
+
+from ..errors import ConfigError
+from .init import flax_init_
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+LAM_RULES = {"1": lambda n: 1.0, "1/n": lambda n: 1.0 / n, "1/sqrt(n)": lambda n: 1.0 / math.sqrt(n)}
+_POWER_RULE = re.compile(r"^n\^(-?\d+(?:\.\d+)?)$")  # "n^-1.5" means n ** -1.5
+
+
+def resolve_lam(lam, depth: int) -> float:
+    """The branch scale lambda as a number: a float, or one of "1", "1/n", "1/sqrt(n)", "n^p"."""
+    if isinstance(lam, str):
+        rule = lam.replace(" ", "")
+        if rule in LAM_RULES:
+            value = LAM_RULES[rule](depth)
+        elif _POWER_RULE.match(rule):
+            value = depth ** float(_POWER_RULE.match(rule).group(1))
+        else:
+            try:
+                value = float(rule)
+            except ValueError:
+                raise ConfigError(
+                    f"lam must be a number >= 0 or one of '1', '1/n', '1/sqrt(n)', 'n^p' (e.g. 'n^-1.5'); got {lam!r}"
+                ) from None
+    elif isinstance(lam, (int, float)) and not isinstance(lam, bool):
+        value = float(lam)
+    else:
+        raise ConfigError(f"lam must be a float or a rule string such as '1/sqrt(n)'; got {lam!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"lam must be finite and >= 0; got {lam!r}, which gives {value}")
+    return value
+
+
+class FlaxStem(nn.Sequential):
+    """E: conv7x7/2 (no bias) -> BN -> ReLU -> maxpool3x3/2 ('SAME' padding, as in Flax)."""
+
+    def __init__(self, in_channels: int, width: int):
+        super().__init__(
+            nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.MaxPool2d(3, stride=2, padding=1),
+        )
+
+
+class ResidualBranch(nn.Sequential):
+    """F_i: conv3x3 -> act -> conv3x3, or BN(conv(act(BN(conv(x))))) with ``batchnorm``."""
+
+    def __init__(self, width: int, batchnorm: bool = False, activation: str = "relu"):
+        bias = not batchnorm  # a conv followed by BN needs no bias
+        layers = [nn.Conv2d(width, width, 3, padding=1, bias=bias)]
+        layers += [nn.BatchNorm2d(width)] if batchnorm else []
+        layers += [ACTIVATIONS[activation](), nn.Conv2d(width, width, 3, padding=1, bias=bias)]
+        layers += [nn.BatchNorm2d(width)] if batchnorm else []
+        super().__init__(*layers)
+
+
+class Decoder(nn.Module):
+    """D: global average pool -> linear. ``linear_part`` is W_eta (with the pool), no bias."""
+
+    def __init__(self, width: int, num_classes: int):
+        super().__init__()
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, z):
+        return self.fc(z.mean(dim=(2, 3)))
+
+    def linear_part(self, z):
+        return self.fc(z.mean(dim=(2, 3))) - self.fc.bias
+
+
+class ResidualTower(nn.Module):
+    def __init__(
+        self,
+        depth: int,
+        width: int = 256,
+        lam="1/sqrt(n)",
+        batchnorm: bool = False,
+        activation: str = "relu",
+        in_channels: int = 3,
+        num_classes: int = 10,
+    ):
+        super().__init__()
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+            raise ConfigError(f"depth must be an integer >= 1 (the number of residual blocks); got {depth!r}")
+        if not isinstance(width, int) or width < 1:
+            raise ConfigError(f"width must be an integer >= 1; got {width!r}")
+        if activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+        self.depth, self.width, self.batchnorm, self.activation = depth, width, batchnorm, activation
+        self.lam = resolve_lam(lam, depth)
+        self.encoder = FlaxStem(in_channels, width)
+        self.blocks = nn.ModuleList(ResidualBranch(width, batchnorm, activation) for _ in range(depth))
+        self.decoder = Decoder(width, num_classes)
+        flax_init_(self)
+
+    def tower(self, z):
+        """R(z): apply the n blocks z <- z + lam * F_i(z)."""
+        for branch in self.blocks:
+            z = z + self.lam * branch(z)
+        return z
+
+    def forward(self, x):
+        return self.decoder(self.tower(self.encoder(x)))
+
+    def extra_repr(self):
+        return f"depth={self.depth}, width={self.width}, lam={self.lam:.6g}, batchnorm={self.batchnorm}"

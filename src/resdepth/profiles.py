@@ -1,0 +1,41 @@
+"""The budgets behind each notebook: ``smoke``, ``book`` and ``paper``.
+
+- ``smoke`` exercises the code in seconds on the committed ``sample`` data. Its numbers are
+  never results; they are written to ``data/smoke-results`` and the notebooks say so.
+- ``book`` is what the rendered book shows: real training on the real default dataset, at the
+  largest budget that fits a 2-core CPU (or the GPU runs committed to ``data/results``).
+- ``paper`` is the paper's own setting, for readers with GPUs and CIFAR.
+
+A notebook's parameters cell leaves each setting at ``None`` to take it from the profile; a value
+set there (or passed with ``papermill -p``) wins. ``RESDEPTH_PROFILE`` sets the default profile,
+which is how CI runs every notebook in the smoke profile.
+"""
+
+import os
+
+from .config import check_profile
+from .errors import ConfigError
+
+BUDGETS = {
+    "training_basics": {
+        "smoke": dict(dataset="sample", depth=4, width=16, epochs=1, seeds=[0], lr=0.05, batch_size=64),
+        "book": dict(dataset="fashion_mnist", depth=16, width=32, epochs=6, seeds=[0, 1], lr=0.05, batch_size=128),
+        "paper": dict(dataset="cifar10", depth=16, width=256, epochs=80, seeds=[0, 1, 2, 3, 4], lr=0.3, batch_size=64),
+    },
+}
+
+
+def default_profile() -> str:
+    return check_profile(os.environ.get("RESDEPTH_PROFILE", "book"))
+
+
+def resolve(notebook: str, profile: str, **overrides) -> dict:
+    """The notebook's settings for ``profile``, with every non-None override applied."""
+    if notebook not in BUDGETS:
+        raise ConfigError(f"no budgets for notebook {notebook!r}; known: {', '.join(BUDGETS)}")
+    settings = dict(BUDGETS[notebook][check_profile(profile)])
+    unknown = set(overrides) - set(settings)
+    if unknown:
+        raise ConfigError(f"{notebook} has no setting(s) {', '.join(sorted(unknown))}")
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return {"profile": profile, **settings}

@@ -1,0 +1,259 @@
+"""One training loop for every model: SGD with momentum on GPU-resident data.
+
+- data: the uint8 dataset lives on the training device; batches and augmentation are tensor ops
+  (``resdepth.data.DeviceLoader``);
+- precision: bf16 autocast and channels_last on CUDA; fp32 and channels_last on CPU;
+- no host syncs in the hot loop: losses accumulate on the device and are read every
+  ``log_every`` steps, which is also when a non-finite loss is detected;
+- a non-finite training loss ends the run with ``status="diverged"`` (the papers leave such runs
+  out of their tables); it is a result, not a crash;
+- checkpoints (model, optimizer, schedule, RNG states, step, history) are written atomically every
+  ``checkpoint_every`` steps; a killed run resumes from its last one. Batches are a pure function of
+  (seed, step), so on the CPU a resumed run ends with bit-identical parameters.
+"""
+
+import contextlib
+import math
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .atomic import atomic_torch_save
+from .config import RunConfig
+from .data import DeviceLoader, eval_batches, load_dataset
+from .errors import StoreError
+from .models import build_model
+
+CHECKPOINT_VERSION = 1
+
+
+def pick_device(device=None) -> torch.device:
+    if device is None or device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def lr_factor(cfg: RunConfig, total_steps: int):
+    """The schedule as a function of the step: linear warmup, then constant, cosine or multistep."""
+    milestones = [int(m * total_steps) for m in cfg.milestones]
+
+    def factor(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        if cfg.schedule == "cosine":
+            progress = (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        if cfg.schedule == "multistep":
+            return cfg.gamma ** sum(step >= m for m in milestones)
+        return 1.0
+
+    return factor
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list:
+    """Weight decay on every parameter except those flagged ``no_weight_decay`` (e.g. PReLU slopes)."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (no_decay if getattr(p, "no_weight_decay", False) else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+def make_optimizer(model, cfg: RunConfig, device: torch.device) -> torch.optim.SGD:
+    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.SGD(parameter_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum, **fast)
+
+
+@torch.no_grad()
+def evaluate(model, x, y, mean, std, device, autocast) -> dict:
+    """Test loss and accuracy over a whole split, in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    for xb, yb in eval_batches(x, y, mean, std, device):
+        with autocast():
+            logits = model(xb).float()
+        loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+        correct += (logits.argmax(1) == yb).sum()
+    model.train(was_training)
+    return {"test_loss": loss_sum.item() / len(y), "test_acc": correct.item() / len(y)}
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    """Atomic, so a kill while saving leaves the previous checkpoint intact."""
+    atomic_torch_save(state, path)
+
+
+def load_checkpoint(path: Path, cfg: RunConfig) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise StoreError(
+            f"checkpoint {path} is corrupt ({type(exc).__name__}); delete it to restart this run from step 0"
+        ) from None
+    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
+        raise StoreError(f"checkpoint {path} is not a resdepth checkpoint; move or delete it to restart the run")
+    if state.get("config_key") != cfg.key:
+        raise StoreError(
+            f"checkpoint {path} belongs to config {state.get('config_key')}, not {cfg.key}; delete it to restart"
+        )
+    return state
+
+
+def _rng_states() -> dict:
+    states = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def train(
+    cfg: RunConfig,
+    device=None,
+    checkpoint_path=None,
+    checkpoint_every: int = 500,
+    log_every: int = 50,
+    progress: bool = True,
+):
+    """Train ``cfg`` and return ``(record, model)``.
+
+    ``record`` has ``status`` ("ok" or "diverged"), ``reason``, ``history`` (one entry per
+    evaluation: step, epoch, lr, train_loss, train_acc, test_loss, test_acc, images_per_s),
+    ``final`` and ``best`` metrics, ``wall_time_s`` and ``device``. With ``checkpoint_path``, the
+    run resumes from that checkpoint if it exists and saves it every ``checkpoint_every`` steps;
+    the caller deletes it once the result is stored.
+    """
+    device = pick_device(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        autocast = lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    else:
+        autocast = contextlib.nullcontext
+
+    data = load_dataset(cfg.dataset)
+    train_x, train_y = data.train_x, data.train_y
+    if cfg.train_images is not None:
+        train_x, train_y = train_x[: cfg.train_images], train_y[: cfg.train_images]
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, data.in_channels, data.num_classes, **cfg.model_kwargs)
+    model = model.to(device, memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, cfg, device)
+    loader = DeviceLoader(train_x, train_y, cfg.batch_size, data.mean, data.std, device, cfg.seed, cfg.augment)
+    total_steps = cfg.steps if cfg.steps is not None else cfg.epochs * loader.steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, total_steps))
+    eval_every = cfg.eval_every or loader.steps_per_epoch
+    log_every = max(1, min(log_every, eval_every))
+
+    step, history, wall_before = 0, [], 0.0
+    running = {"loss_sum": 0.0, "correct": 0, "count": 0}
+    checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+    if checkpoint_path and checkpoint_path.is_file():
+        state = load_checkpoint(checkpoint_path, cfg)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        _set_rng_states(state["rng"])
+        step, history, running, wall_before = state["step"], state["history"], state["running"], state["wall_time_s"]
+
+    loss_sum = torch.tensor(running["loss_sum"], device=device)
+    correct = torch.tensor(running["correct"], device=device)
+    count = running["count"]
+    status, reason = "ok", None
+    start_time, interval_start, interval_images = time.perf_counter(), time.perf_counter(), 0
+    bar = tqdm(total=total_steps, initial=step, disable=not progress, desc=f"{cfg.model} {cfg.key[:8]}",
+               unit="step", dynamic_ncols=True, mininterval=1.0)
+    model.train()
+    while step < total_steps:
+        x, y = loader.batch(step)
+        with autocast():
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.detach().argmax(1) == y).sum()
+        count += len(y)
+        interval_images += len(y)
+        step += 1
+        bar.update(1)
+
+        last = step == total_steps
+        if step % log_every == 0 or last:
+            mean_loss = loss_sum.item() / count
+            if not math.isfinite(mean_loss):
+                status, reason = "diverged", f"non-finite training loss by step {step}"
+                break
+            images_per_s = interval_images / (time.perf_counter() - interval_start)
+            bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{correct.item() / count:.3f}", img_s=f"{images_per_s:.0f}")
+        if step % eval_every == 0 or last:
+            elapsed = time.perf_counter() - interval_start
+            entry = {
+                "step": step,
+                "epoch": step / loader.steps_per_epoch,
+                "lr": optimizer.param_groups[0]["lr"],
+                "train_loss": loss_sum.item() / count,
+                "train_acc": correct.item() / count,
+                **evaluate(model, data.test_x, data.test_y, data.mean, data.std, device, autocast),
+                "images_per_s": interval_images / elapsed,
+            }
+            history.append(entry)
+            loss_sum.zero_(), correct.zero_()
+            count, interval_images, interval_start = 0, 0, time.perf_counter()
+        if checkpoint_path and step % checkpoint_every == 0 and not last:
+            save_checkpoint(
+                {
+                    "version": CHECKPOINT_VERSION,
+                    "config_key": cfg.key,
+                    "step": step,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "rng": _rng_states(),
+                    "history": history,
+                    "running": {"loss_sum": loss_sum.item(), "correct": int(correct.item()), "count": count},
+                    "wall_time_s": wall_before + time.perf_counter() - start_time,
+                },
+                checkpoint_path,
+            )
+    bar.close()
+
+    record = {
+        "status": status,
+        "reason": reason,
+        "steps_done": step,
+        "total_steps": total_steps,
+        "history": history,
+        "final": history[-1] if (history and status == "ok") else None,
+        "best": max(history, key=lambda h: h["test_acc"]) if history else None,
+        "wall_time_s": wall_before + time.perf_counter() - start_time,
+        "device": device_name(device),
+    }
+    return record, model

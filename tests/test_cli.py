@@ -1,0 +1,42 @@
+import json
+import os
+import subprocess
+import sys
+
+
+def run_cli(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "resdepth", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_trains_on_sample_end_to_end(isolated_store):
+    out = run_cli("train", "--model", "tower", "--depth", "3", "--width", "8", "--lam", "1/sqrt(n)",
+                  "--dataset", "sample", "--epochs", "1", "--batch-size", "64", "--eval-every", "10")
+    assert out.returncode == 0, out.stderr
+    assert "final test accuracy:" in out.stdout
+    assert "step" in out.stderr  # the progress bar
+    files = list((isolated_store / "cli").glob("*.json"))
+    assert len(files) == 1
+    record = json.loads(files[0].read_text())
+    assert record["config"]["model_args"] == {"depth": 3, "width": 8, "lam": "1/sqrt(n)", "batchnorm": False,
+                                              "activation": "relu"}
+    assert record["total_steps"] == 31 and f"{record['final']['test_acc']:.4f}" in out.stdout
+    again = run_cli("train", "--model", "tower", "--depth", "3", "--width", "8", "--dataset", "sample",
+                    "--epochs", "1", "--batch-size", "64", "--eval-every", "10", "--quiet")
+    assert again.returncode == 0 and again.stdout == out.stdout  # loaded from the store, not retrained
+
+
+def test_cli_bad_input_is_one_line_with_the_fix():
+    for args, expected in [
+        (("--dataset", "svhn"), "unknown dataset 'svhn'; choose one of"),
+        (("--depth", "0"), "depth must be an integer >= 1"),
+        (("--depth", "4", "--lam", "big"), "lam must be a number >= 0"),
+    ]:
+        out = run_cli("train", *args)
+        assert out.returncode == 2
+        assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith("error: " + expected), out.stderr
+
+
+def test_cli_missing_data_is_one_line(tmp_path):
+    out = run_cli("train", "--dataset", "sample", "--depth", "2", "--width", "4", env_extra={"RESDEPTH_DATA": str(tmp_path)})
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "git checkout -- data/sample" in out.stderr

@@ -1,0 +1,117 @@
+import time
+
+import pytest
+import torch
+
+from resdepth import data as data_module
+from resdepth.data import DeviceLoader, load_dataset, random_crop_flip
+from resdepth.errors import ConfigError, DataNotFoundError
+from resdepth.paths import project_data_dir
+
+
+def test_sample_is_real_balanced_fashion_mnist(sample):
+    assert sample.train_x.shape == (2000, 1, 32, 32) and sample.test_x.shape == (1000, 1, 32, 32)
+    assert sample.train_x.dtype == torch.uint8 and sample.train_y.dtype == torch.int64
+    assert torch.bincount(sample.train_y).tolist() == [200] * 10
+    assert torch.bincount(sample.test_y).tolist() == [100] * 10
+    border = torch.cat([sample.train_x[..., :2, :].flatten(), sample.train_x[..., -2:, :].flatten(),
+                        sample.train_x[..., :, :2].flatten(), sample.train_x[..., :, -2:].flatten()])
+    assert border.max() == 0  # zero-padded from 28x28
+    assert sample.train_x[..., 2:30, 2:30].float().mean() > 50  # real images, not blanks
+    assert sample.num_classes == 10 and len(sample.mean) == 1 and 0.2 < sample.mean[0] < 0.4
+
+
+def test_uint8_cache_round_trip(tmp_path):
+    (tmp_path / "sample").symlink_to(project_data_dir() / "sample")
+    first = load_dataset("sample", root=tmp_path)
+    cache = tmp_path / "cache" / "sample.pt"
+    assert cache.is_file()
+    start = time.perf_counter()
+    second = load_dataset("sample", root=tmp_path)
+    assert time.perf_counter() - start < 1.0
+    for field in ("train_x", "train_y", "test_x", "test_y"):
+        assert torch.equal(getattr(first, field), getattr(second, field))
+    assert second.mean == first.mean and second.std == first.std
+
+
+def test_truncated_cache_is_rebuilt(tmp_path):
+    (tmp_path / "sample").symlink_to(project_data_dir() / "sample")
+    good = load_dataset("sample", root=tmp_path)
+    cache = tmp_path / "cache" / "sample.pt"
+    cache.write_bytes(cache.read_bytes()[:1000])
+    again = load_dataset("sample", root=tmp_path)
+    assert torch.equal(again.train_x, good.train_x)
+
+
+def test_unknown_dataset_error():
+    with pytest.raises(ConfigError, match="unknown dataset 'mnist'.*fashion_mnist"):
+        load_dataset("mnist")
+
+
+def test_missing_sample_names_where_and_how(tmp_path):
+    with pytest.raises(DataNotFoundError, match=str(tmp_path / "sample") + ".*git checkout"):
+        load_dataset("sample", root=tmp_path)
+
+
+def test_missing_fashion_mnist_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_module, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise RuntimeError("no internet")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
+    with pytest.raises(DataNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion_mnist", root=tmp_path)
+
+
+def test_imagenet_needs_a_folder(tmp_path):
+    with pytest.raises(ConfigError, match="imagenet_root"):
+        load_dataset("imagenet", root=tmp_path)
+    with pytest.raises(DataNotFoundError, match="train/"):
+        load_dataset("imagenet", root=tmp_path, imagenet_root=tmp_path)
+
+
+def test_imagenet_imagefolder_path(tmp_path, sample):
+    from torchvision.utils import save_image
+
+    for split, n in (("train", 6), ("val", 3)):
+        for label in (0, 1):
+            folder = tmp_path / "imnet" / split / f"class{label}"
+            folder.mkdir(parents=True)
+            images = sample.train_x[sample.train_y == label][:n]
+            for i, img in enumerate(images):
+                save_image(img.float().repeat(3, 1, 1) / 255, folder / f"{i}.png")
+    ds = load_dataset("imagenet", root=tmp_path, imagenet_root=tmp_path / "imnet", image_size=16)
+    assert ds.train_x.shape == (12, 3, 16, 16) and ds.test_x.shape == (6, 3, 16, 16)
+    assert ds.num_classes == 2 and ds.train_y.tolist() == [0] * 6 + [1] * 6
+
+
+def test_crop_flip_geometry():
+    x = torch.arange(2 * 3 * 5 * 5, dtype=torch.uint8).view(2, 3, 5, 5)
+    four = torch.full((2,), 4)
+    no, yes = torch.zeros(2, dtype=torch.bool), torch.ones(2, dtype=torch.bool)
+    assert torch.equal(random_crop_flip(x, four, four, no), x)  # centred crop
+    assert torch.equal(random_crop_flip(x, four, four, yes), x.flip(3))
+    shifted = random_crop_flip(x, torch.tensor([5, 5]), torch.tensor([4, 4]), no)  # one row down
+    assert torch.equal(shifted[:, :, :4], x[:, :, 1:]) and shifted[:, :, 4].max() == 0
+
+
+def test_device_loader_is_a_function_of_seed_and_step(sample):
+    make = lambda seed: DeviceLoader(sample.train_x, sample.train_y, 64, sample.mean, sample.std, "cpu", seed)
+    a, b, c = make(0), make(0), make(1)
+    xa, ya = a.batch(17)
+    a.batch(3)
+    xb, yb = b.batch(17)
+    assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert not torch.equal(c.batch(17)[0], xa)
+    assert xa.shape == (64, 1, 32, 32) and xa.is_contiguous(memory_format=torch.channels_last)
+    epoch_labels = torch.cat([a.batch(s)[1] for s in range(a.steps_per_epoch)])
+    assert len(epoch_labels) == 31 * 64 and len(set(epoch_labels.tolist())) == 10
+    x0 = a.batch(0)[0]
+    assert abs(x0.mean().item()) < 0.3 and 0.7 < x0.std().item() < 1.3  # standardized
+
+
+def test_batch_size_error(sample):
+    with pytest.raises(ConfigError, match="batch_size"):
+        DeviceLoader(sample.train_x, sample.train_y, 5000, sample.mean, sample.std, "cpu")

@@ -1,0 +1,122 @@
+import json
+import os
+
+import pytest
+
+from resdepth import results as results_module
+from resdepth.config import RunConfig
+from resdepth.errors import ConfigError, StoreError
+from resdepth.results import load_result, result_path, run_or_load, sweep
+
+
+def cfg(**changes):
+    base = dict(experiment="s", model="tower", model_args=dict(depth=2, width=8), dataset="sample",
+                steps=4, batch_size=64, eval_every=2)
+    base.update(changes)
+    return RunConfig(**base)
+
+
+def test_hash_is_stable_and_content_addressed():
+    a = cfg()
+    assert a.key == cfg().key and len(a.key) == 16
+    assert a.key == cfg(model_args=dict(width=8, depth=2, lam="1/sqrt(n)", batchnorm=False)).key  # defaults explicit
+    assert a.key == cfg(lr=0.1).key == RunConfig.from_dict(a.to_dict()).key
+    assert len({a.key, cfg(lr=0.2).key, cfg(seed=1).key, cfg(model_args=dict(depth=3, width=8)).key}) == 4
+    assert a.key == "%s" % RunConfig.from_dict(json.loads(json.dumps(a.to_dict()))).key
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(dataset="imagenet21k"), "unknown dataset"), (dict(model_args=dict(depth=0)), "depth must be"),
+    (dict(model_args=dict(depth=4, lam="1/q")), "lam must be"), (dict(lr=-1), "lr must be"),
+    (dict(epochs=2), "exactly one of epochs and steps"), (dict(schedule="linear"), "unknown schedule"),
+    (dict(model_args=dict(depthh=4)), "takes no argument"),
+])
+def test_bad_configs_are_clear_errors(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        cfg(**changes)
+
+
+def test_run_or_load_stores_provenance_then_loads(monkeypatch, isolated_store):
+    c = cfg()
+    record = run_or_load(c, progress=False)
+    path = result_path(c)
+    assert path == isolated_store / "s" / f"{c.key}.json"
+    stored = json.loads(path.read_text())
+    assert stored == record and stored["config"] == c.to_dict()
+    assert set(stored["provenance"]) >= {"git_commit", "torch", "device", "wall_time_s", "date", "profile"}
+    assert stored["best"]["test_acc"] >= stored["final"]["test_acc"] and len(stored["history"]) == 2
+
+    def no_training(*a, **k):
+        raise AssertionError("a stored run was trained again")
+
+    monkeypatch.setattr("resdepth.train.train", no_training)
+    assert run_or_load(c, progress=False) == record
+    assert sweep([c], progress=False) == [record]
+
+
+def test_sweep_skips_finished_runs(monkeypatch):
+    done, todo = cfg(seed=0), cfg(seed=1)
+    run_or_load(done, progress=False)
+    import resdepth.train as train_module
+
+    trained = []
+    real = train_module.train
+    monkeypatch.setattr(train_module, "train", lambda c, **k: (trained.append(c.key), real(c, **k))[1])
+    records = sweep([done, todo], progress=False)
+    assert trained == [todo.key] and [r["key"] for r in records] == [done.key, todo.key]
+
+
+def test_kill_between_write_and_rename_keeps_the_old_file(monkeypatch):
+    c = cfg()
+    run_or_load(c, progress=False)
+    path = result_path(c)
+    before = path.read_bytes()
+
+    def killed(src, dst):
+        raise KeyboardInterrupt("killed before the rename")
+
+    with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
+        m.setattr(os, "replace", killed)
+        results_module.save_result(c, {"schema": "x", "new": True}, "book")
+    assert path.read_bytes() == before  # old file intact
+    assert load_result(c)["key"] == c.key
+    assert not any(p.name.endswith(".json") and p != path for p in path.parent.iterdir())  # no half-file as a result
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"schema": "resdepth.result/1", "key": ', "unreadable"),
+    ('{"accuracy": 0.9}', "not a resdepth results file"),
+    ('{"schema": "resdepth.result/1", "key": "0000000000000000"}', "holds config"),
+])
+def test_corrupt_or_foreign_files_are_never_overwritten(content, message):
+    c = cfg()
+    path = result_path(c)
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(StoreError, match=message) as err:
+        run_or_load(c, progress=False)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    assert path.read_text() == content
+
+
+def test_smoke_profile_never_writes_into_committed_results(monkeypatch, tmp_path):
+    monkeypatch.delenv("RESDEPTH_RESULTS")
+    assert result_path(cfg(), profile="smoke").parent.parent.name == "smoke-results"
+    assert result_path(cfg(), profile="book").parent.parent.name == "results"
+    with pytest.raises(ConfigError, match="unknown profile"):
+        run_or_load(cfg(), profile="fast", root=tmp_path)
+
+
+def test_weights_round_trip():
+    import torch
+
+    from resdepth.models import build_model
+    from resdepth.results import load_weights
+
+    c = cfg()
+    with pytest.raises(StoreError, match="save_weights=True"):
+        load_weights(c)
+    run_or_load(c, progress=False, save_weights=True)
+    model = build_model("tower", 1, 10, **c.model_kwargs)
+    model.load_state_dict(load_weights(c))
+    assert torch.isfinite(model.eval()(torch.zeros(1, 1, 32, 32))).all()

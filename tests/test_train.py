@@ -1,0 +1,113 @@
+import pytest
+import torch
+
+from resdepth import train as train_module
+from resdepth.config import RunConfig
+from resdepth.errors import StoreError
+from resdepth.results import checkpoint_path, load_result, run_or_load
+from resdepth.train import lr_factor, parameter_groups, train
+
+
+def small(**changes):
+    base = dict(experiment="t", model="tower", model_args=dict(depth=2, width=8), dataset="sample",
+                steps=12, batch_size=64, lr=0.05, eval_every=4, seed=3)
+    base.update(changes)
+    return RunConfig(**base)
+
+
+def test_training_learns_on_real_data():
+    record, _ = train(small(model_args=dict(depth=2, width=16), steps=None, epochs=3, eval_every=None), progress=False)
+    assert record["status"] == "ok" and len(record["history"]) == 3
+    assert record["history"][-1]["train_loss"] < record["history"][0]["train_loss"]
+    assert record["best"]["test_acc"] > 0.5  # chance is 0.1
+
+
+def test_divergence_is_recorded_not_raised():
+    cfg = small(model_args=dict(depth=100, width=8, lam="1", batchnorm=False), lr=1.0, steps=20, eval_every=10)
+    record = run_or_load(cfg, progress=False)
+    assert record["status"] == "diverged" and "non-finite" in record["reason"]
+    assert record["final"] is None and record["steps_done"] < 20
+    assert load_result(cfg)["status"] == "diverged"  # stored, so a table can show it as "—"
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
+    cfg = small()
+    reference, reference_model = train(cfg, progress=False)
+
+    real_save = train_module.save_checkpoint
+
+    def save_then_die(state, path):
+        real_save(state, path)
+        raise KeyboardInterrupt("killed right after the checkpoint at step %d" % state["step"])
+
+    ckpt = tmp_path / "run.pt"
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)
+    assert torch.load(ckpt, weights_only=True)["step"] == 6
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+
+    resumed, resumed_model = train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)
+    for (name, a), (_, b) in zip(reference_model.state_dict().items(), resumed_model.state_dict().items()):
+        assert torch.equal(a, b), name
+    strip = lambda hist: [{k: v for k, v in h.items() if k != "images_per_s"} for h in hist]
+    assert strip(resumed["history"]) == strip(reference["history"])
+
+
+def test_run_or_load_resumes_and_cleans_up(monkeypatch):
+    cfg = small()
+    real_save = train_module.save_checkpoint
+    monkeypatch.setattr(train_module, "save_checkpoint",
+                        lambda s, p: (real_save(s, p), (_ for _ in ()).throw(KeyboardInterrupt())))
+    with pytest.raises(KeyboardInterrupt):
+        run_or_load(cfg, progress=False, checkpoint_every=8)
+    assert checkpoint_path(cfg).is_file() and load_result(cfg) is None
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    record = run_or_load(cfg, progress=False, checkpoint_every=8)
+    assert record["steps_done"] == 12 and [h["step"] for h in record["history"]] == [4, 8, 12]
+    assert not checkpoint_path(cfg).exists()
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    ckpt = tmp_path / "bad.pt"
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(StoreError, match="corrupt.*delete it"):
+        train(small(), checkpoint_path=ckpt, progress=False)
+    assert ckpt.read_bytes() == b"not a checkpoint"  # left for the user to inspect
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path, monkeypatch):
+    ckpt = tmp_path / "other.pt"
+    real_save = train_module.save_checkpoint
+    monkeypatch.setattr(train_module, "save_checkpoint",
+                        lambda s, p: (real_save(s, p), (_ for _ in ()).throw(KeyboardInterrupt())))
+    with pytest.raises(KeyboardInterrupt):
+        train(small(seed=1), checkpoint_path=ckpt, checkpoint_every=4, progress=False)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    with pytest.raises(StoreError, match="belongs to config"):
+        train(small(seed=2), checkpoint_path=ckpt, progress=False)
+
+
+def test_schedules():
+    total = 100
+    constant = lr_factor(small(schedule="constant"), total)
+    cosine = lr_factor(small(schedule="cosine"), total)
+    multistep = lr_factor(small(schedule="multistep", milestones=(0.5, 0.75), gamma=0.1), total)
+    warm = lr_factor(small(warmup_steps=10), total)
+    assert constant(0) == constant(99) == 1.0
+    assert cosine(0) == 1.0 and cosine(50) == pytest.approx(0.5) and cosine(100) == pytest.approx(0.0)
+    assert multistep(49) == 1.0 and multistep(50) == pytest.approx(0.1) and multistep(80) == pytest.approx(0.01)
+    assert warm(0) == pytest.approx(0.1) and warm(9) == 1.0
+
+
+def test_lr_schedule_reaches_the_optimizer():
+    record, _ = train(small(schedule="multistep", milestones=(0.5,), gamma=0.1, steps=8, eval_every=4), progress=False)
+    assert [h["lr"] for h in record["history"]] == pytest.approx([0.005, 0.005])  # set after step 4 and step 8
+
+
+def test_flagged_parameters_get_no_weight_decay():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.PReLU(3))
+    model[1].weight.no_weight_decay = True
+    groups = parameter_groups(model, weight_decay=5e-4)
+    assert groups[0]["weight_decay"] == 5e-4 and len(groups[0]["params"]) == 2
+    assert groups[1]["weight_decay"] == 0.0 and groups[1]["params"][0] is model[1].weight
