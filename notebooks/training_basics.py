@@ -29,7 +29,9 @@
 # provenance (commit, device, wall time, date). Rebuilding the book therefore re-trains nothing.
 
 # %% tags=["parameters"]
-profile = None  # "smoke" | "book" | "paper"; None takes $RESDEPTH_PROFILE, else "book"
+import os
+
+profile = os.environ.get("RESDEPTH_PROFILE", "book")  # "smoke" | "book" | "paper"
 dataset = None  # None: the profile's dataset (fashion_mnist for "book")
 depth = None  # number of residual blocks n
 width = None  # channels of the tower
@@ -47,7 +49,6 @@ from resdepth.config import RunConfig
 from resdepth.data import load_dataset
 from resdepth.results import history_frame, sweep
 
-profile = profile or profiles.default_profile()
 settings = profiles.resolve("training_basics", profile, dataset=dataset, depth=depth, width=width,
                             epochs=epochs, seeds=seeds, lr=lr)
 sns.set_theme(context="notebook", style="whitegrid")

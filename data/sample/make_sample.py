@@ -1,6 +1,6 @@
 """Make the committed Fashion-MNIST sample: 200 train and 100 test images per class.
 
-Run once from the repository root with Debian's dataset-fashion-mnist installed:
+Run once from the repository root, in the project's venv, with Debian's dataset-fashion-mnist:
     python data/sample/make_sample.py
 The images are real Fashion-MNIST images, chosen with a fixed seed, written in the original IDX
 format so that ``resdepth.data`` reads them with the same code as the full dataset.
@@ -11,16 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from resdepth.data import read_idx
+
 SOURCE = Path("/usr/share/datasets/fashion-mnist")
 TARGET = Path(__file__).parent / "fashion-mnist"
 PER_CLASS = {"train": 200, "t10k": 100}
-
-
-def read_idx(path):
-    raw = gzip.open(path, "rb").read()
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def write_idx(path, array):

@@ -7,11 +7,9 @@
 - ``paper`` is the paper's own setting, for readers with GPUs and CIFAR.
 
 A notebook's parameters cell leaves each setting at ``None`` to take it from the profile; a value
-set there (or passed with ``papermill -p``) wins. ``RESDEPTH_PROFILE`` sets the default profile,
-which is how CI runs every notebook in the smoke profile.
+set there (or passed with ``papermill -p``) wins. The parameters cell reads ``profile`` from
+``$RESDEPTH_PROFILE`` (default ``book``), which is how CI runs every notebook in the smoke profile.
 """
-
-import os
 
 from .config import check_profile
 from .errors import ConfigError
@@ -23,10 +21,6 @@ BUDGETS = {
         "paper": dict(dataset="cifar10", depth=16, width=256, epochs=80, seeds=[0, 1, 2, 3, 4], lr=0.3, batch_size=64),
     },
 }
-
-
-def default_profile() -> str:
-    return check_profile(os.environ.get("RESDEPTH_PROFILE", "book"))
 
 
 def resolve(notebook: str, profile: str, **overrides) -> dict:

@@ -60,9 +60,9 @@ def git_commit() -> dict:
     return {"git_commit": commit or "unknown", "git_dirty_src": dirty}
 
 
-def provenance(profile: str, device: str, wall_time_s: float) -> dict:
+def provenance(profile: str, device: str, wall_time_s: float, git: dict) -> dict:
     return {
-        **git_commit(),
+        **git,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "device": device,
@@ -120,6 +120,7 @@ def run_or_load(
     if stored is not None and (not save_weights or weights_path(cfg, root, profile).exists()):
         return stored
     ckpt = checkpoint_path(cfg, root, profile)
+    code_version = git_commit()  # the code that trains, read before training starts
     outcome, model = train(cfg, device=device, checkpoint_path=ckpt, checkpoint_every=checkpoint_every, progress=progress)
     record = {
         "schema": SCHEMA,
@@ -132,7 +133,7 @@ def run_or_load(
         "final": outcome["final"],
         "best": outcome["best"],
         "history": outcome["history"],
-        "provenance": provenance(profile, outcome["device"], outcome["wall_time_s"]),
+        "provenance": provenance(profile, outcome["device"], outcome["wall_time_s"], code_version),
     }
     if save_weights:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
