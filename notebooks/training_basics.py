@@ -39,7 +39,7 @@ epochs = None
 seeds = None  # a list of seeds, e.g. [0, 1]
 lr = None
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -63,7 +63,7 @@ if profile == "smoke":
 # 32×32 exactly as the training data is. Training itself uses the full dataset named in the
 # budget below.
 
-# %%
+# %% tags=["hide-input"]
 sample = load_dataset("sample")
 classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 fig, axes = plt.subplots(2, 8, figsize=(10, 3))
@@ -109,7 +109,7 @@ prov[["seed", "status", "device", "wall_time_s", "date", "git_commit", "profile"
 # Training loss (the mean over each epoch's batches, with augmentation) and test accuracy after
 # each epoch; the line is the mean over seeds and the band its 95% interval.
 
-# %%
+# %% tags=["hide-input"]
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
 sns.lineplot(data=history, x="epoch", y="train_loss", errorbar=("ci", 95), marker="o", ax=ax_loss)
 sns.lineplot(data=history, x="epoch", y="test_loss", errorbar=("ci", 95), marker="o", ax=ax_loss)
