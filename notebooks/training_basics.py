@@ -98,10 +98,12 @@ records = sweep(configs, profile=profile)
 history = history_frame(records)
 
 prov = pd.DataFrame([{**r["provenance"], "seed": r["config"]["seed"], "status": r["status"]} for r in records])
-print(f"Budget: dataset {settings['dataset']}, {settings['epochs']} epochs, {len(records)} seed(s), "
-      f"depth n={settings['depth']}, width {settings['width']}, batch {settings['batch_size']}, lr {settings['lr']}, "
-      f"device {', '.join(sorted(set(prov['device'])))}, {prov['wall_time_s'].sum() / 60:.1f} min of training in all.")
-prov[["seed", "status", "device", "wall_time_s", "date", "git_commit", "profile"]]
+prov["commit"] = prov["git_commit"].str[:8]
+print(f"Budget: dataset {settings['dataset']}, {settings['epochs']} epochs, {len(records)} seed(s),\n"
+      f"        tower depth n={settings['depth']}, width {settings['width']}, batch {settings['batch_size']}, "
+      f"lr {settings['lr']} (constant),\n"
+      f"        device {', '.join(sorted(set(prov['device'])))}, {prov['wall_time_s'].sum() / 60:.1f} min of training in all.")
+prov[["seed", "status", "device", "wall_time_s", "date", "commit", "profile"]]
 
 # %% [markdown]
 # ## Learning curves

@@ -285,5 +285,5 @@ class DeviceLoader:
 def eval_batches(x, y, mean, std, device, batch_size=1000, dtype=torch.float32):
     """Unaugmented, unshuffled batches for evaluation."""
     for start in range(0, len(x), batch_size):
-        xb = x[start : start + batch_size].to(device, non_blocking=True)
-        yield normalize(xb, mean, std, dtype), y[start : start + batch_size].to(device, non_blocking=True)
+        xb = x[start : start + batch_size].to(device)
+        yield normalize(xb, mean, std, dtype), y[start : start + batch_size].to(device)

@@ -20,6 +20,16 @@ BUDGETS = {
         "book": dict(dataset="fashion_mnist", depth=16, width=32, epochs=6, seeds=[0, 1], lr=0.05, batch_size=128),
         "paper": dict(dataset="cifar10", depth=16, width=256, epochs=80, seeds=[0, 1, 2, 3, 4], lr=0.3, batch_size=64),
     },
+    # Table 1 of Dherin & Munn (Appendix A.2): batch 64, SGD momentum 0.9, no schedule, no weight decay.
+    "table1_depth_scaling": {
+        "smoke": dict(dataset="sample", depths=[2, 4], width=8, epochs=1, steps=None, lrs=[2**-4], seeds=[0],
+                      batch_size=64, eval_every=10, width_by_depth={}),
+        "book": dict(dataset="fashion_mnist", depths=[10, 100], width=16, epochs=1, steps=None,
+                     lrs=[2**-6, 2**-4, 2**-2], seeds=[0, 1], batch_size=64, eval_every=235, width_by_depth={}),
+        "paper": dict(dataset="cifar10", depths=[10, 100, 1000], width=256, epochs=None, steps=160_000,
+                      lrs=[2.0**-k for k in range(10, 0, -1)], seeds=[0, 1, 2, 3, 4], batch_size=64,
+                      eval_every=2_000, width_by_depth={1000: 128}),
+    },
 }
 
 

@@ -156,6 +156,7 @@ def train(
         autocast = contextlib.nullcontext
 
     data = load_dataset(cfg.dataset)
+    test_x, test_y = data.test_x.to(device), data.test_y.to(device)  # resident, like the training set
     train_x, train_y = data.train_x, data.train_y
     if cfg.train_images is not None:
         train_x, train_y = train_x[: cfg.train_images], train_y[: cfg.train_images]
@@ -221,7 +222,7 @@ def train(
                 "lr": optimizer.param_groups[0]["lr"],
                 "train_loss": loss_sum.item() / count,
                 "train_acc": correct.item() / count,
-                **evaluate(model, data.test_x, data.test_y, data.mean, data.std, device, autocast),
+                **evaluate(model, test_x, test_y, data.mean, data.std, device, autocast),
                 "images_per_s": interval_images / elapsed,
             }
             history.append(entry)

@@ -1,0 +1,35 @@
+"""The run grids behind the paper chapters, built from a notebook's resolved settings.
+
+Kept in the package so that a chapter, a background sweep and a cluster job all build the very
+same configs, and so find the same stored results.
+"""
+
+from .config import RunConfig
+
+# Table 1 of Dherin & Munn: rows are (lambda rule, BatchNorm in the branches).
+TABLE1_ROWS = {
+    "λ=1 with BN": dict(lam="1", batchnorm=True),
+    "λ=1 without BN": dict(lam="1", batchnorm=False),
+    "λ=1/n without BN": dict(lam="1/n", batchnorm=False),
+    "λ=1/√n without BN": dict(lam="1/sqrt(n)", batchnorm=False),
+}
+
+
+def table1_configs(settings: dict) -> list:
+    """Every (row, depth, lr, seed) run of Table 1, cheapest depths first and seed-major, so that
+    an interrupted sweep has whole seeds done. ``width_by_depth`` overrides ``width`` per depth
+    (the paper uses width 128 at n = 1000)."""
+    budget = {"epochs": settings["epochs"]} if settings.get("epochs") else {"steps": settings["steps"]}
+    configs = []
+    for depth in sorted(settings["depths"]):
+        width = settings.get("width_by_depth", {}).get(depth, settings["width"])
+        for seed in settings["seeds"]:
+            for row in TABLE1_ROWS.values():
+                for lr in settings["lrs"]:
+                    configs.append(RunConfig(
+                        experiment="table1_depth_scaling", model="tower",
+                        model_args=dict(depth=depth, width=width, **row), dataset=settings["dataset"],
+                        batch_size=settings["batch_size"], lr=lr, momentum=0.9, seed=seed,
+                        eval_every=settings["eval_every"], **budget,
+                    ))
+    return configs
