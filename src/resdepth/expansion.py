@@ -71,3 +71,113 @@ def expansion_error(tower: ResidualTower, x: torch.Tensor, lams) -> dict:
     slope = np.polyfit(np.log(lams), np.log(errors), 1)[0]
     return {"lam": lams, "error": errors, "slope": float(slope),
             "norms": {"M0": m0.norm().item(), "M1": m1.norm().item(), "M2": m2.norm().item()}}
+
+
+# ----------------------------------------------------------------------------- combinatorial explosion
+
+
+@torch.no_grad()
+def output_growth(x: torch.Tensor, depths, lams=("1", "1/sqrt(n)", "1/n"), batchnorm: bool = False,
+                  width: int = 16, seed: int = 0, num_classes: int = 10):
+    """At initialisation: the tower gain ‖R(z)‖/‖z‖ and the logit norm against depth n.
+
+    One freshly initialised tower per (depth, lam rule), fed the same images ``x``. Towers with
+    BatchNorm run in training mode, so BN normalizes with batch statistics as it does during
+    training. Values that overflow float32 are reported as inf: that is the explosion.
+    """
+    import pandas as pd
+
+    rows = []
+    for depth in depths:
+        for rule in lams:
+            torch.manual_seed(seed)
+            tower = ResidualTower(depth, width, rule, batchnorm, in_channels=x.shape[1], num_classes=num_classes)
+            tower.train(batchnorm)
+            z = tower.encoder(x)
+            r = tower.tower(z)
+            logits = tower.decoder(r)
+            rows.append({"depth": depth, "lam_rule": rule, "lam": tower.lam, "batchnorm": batchnorm,
+                         "tower_gain": (r.flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1)).mean().item(),
+                         "logit_norm": logits.norm(dim=1).mean().item()})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- geometric complexity
+
+
+def _squared_jacobians(functions, x: torch.Tensor):
+    """For each f in ``functions`` (all mapping [B, ...] -> [B, K], sample by sample), the input
+    Jacobians of every sample as a tensor [K, B, ...]: one VJP per output class, vmapped."""
+    from torch.func import vjp, vmap
+
+    jacobians = []
+    for f in functions:
+        out, pullback = vjp(f, x)
+        basis = torch.eye(out.shape[1], dtype=out.dtype, device=out.device)
+        cotangents = basis[:, None, :].expand(-1, out.shape[0], -1)  # [K, B, K]
+        jacobians.append(vmap(pullback)(cotangents)[0])
+    return jacobians
+
+
+def geometric_complexity(model: torch.nn.Module, batches) -> float:
+    """<f, D>_G = (1/|D|) sum_x ‖∇_x f(x)‖_F^2 (Dherin et al. 2022; Appendix B), computed exactly.
+
+    ``batches`` yields input tensors (or (input, label) pairs). The model must treat samples
+    independently (eval mode for BatchNorm).
+    """
+    total, count = 0.0, 0
+    for batch in batches:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        (jacobian,) = _squared_jacobians([model], x)
+        total += jacobian.pow(2).sum().item()
+        count += x.shape[0]
+    return total / count
+
+
+def geometric_complexity_first_order(tower: ResidualTower, batches) -> dict:
+    """Corollary B.0.1: <f, D>_G = <M0, D>_G + 2 lam (1/|D|) sum_x Tr(A^T B) + O(lam^2), with
+    A = ∇_x M0(x) = W E'(x) and B = ∇_x sum_i W F_i(E(x)) = ∇_x M1(x).
+
+    Returns the base term, the first-order coefficient, and the prediction at the tower's lam.
+    """
+    linear = tower.decoder.linear_part
+    base_model = lambda x: tower.decoder(tower.encoder(x))
+
+    def first_order_model(x):
+        z = tower.encoder(x)
+        return linear(sum(branch(z) for branch in tower.blocks))
+
+    base, cross, count = 0.0, 0.0, 0
+    for batch in batches:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        a, b = _squared_jacobians([base_model, first_order_model], x)
+        base += a.pow(2).sum().item()
+        cross += (a * b).sum().item()
+        count += x.shape[0]
+    base, slope = base / count, 2 * cross / count
+    return {"base": base, "slope": slope, "prediction": base + tower.lam * slope, "lam": tower.lam}
+
+
+# ----------------------------------------------------------------------------- Appendix C
+
+
+@torch.no_grad()
+def embedding_check(tower: ResidualTower, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Appendix C: zero the parameters of the last block of a depth-n tower, and it computes the
+    same function, and so the same loss, as the depth-(n-1) tower made of its other parameters
+    (same numerical lam). Returns the largest output difference and both losses."""
+    if tower.depth < 2:
+        raise ValueError("the embedding check needs a tower of depth >= 2")
+    first = next(tower.parameters())
+    shallow = ResidualTower(tower.depth - 1, tower.width, tower.lam, tower.batchnorm, tower.activation,
+                            in_channels=tower.encoder[0].in_channels, num_classes=tower.decoder.fc.out_features)
+    shallow = shallow.to(first.device, first.dtype)
+    state = {k: v for k, v in tower.state_dict().items() if not k.startswith(f"blocks.{tower.depth - 1}.")}
+    shallow.load_state_dict(state)
+    for p in tower.blocks[-1].parameters():
+        p.zero_()
+    tower.eval(), shallow.eval()
+    deep_out, shallow_out = tower(x), shallow(x)
+    loss = torch.nn.functional.cross_entropy
+    return {"max_abs_diff": (deep_out - shallow_out).abs().max().item(),
+            "loss_deep": loss(deep_out, y).item(), "loss_shallow": loss(shallow_out, y).item()}
