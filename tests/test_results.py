@@ -120,3 +120,15 @@ def test_weights_round_trip():
     model = build_model("tower", 1, 10, **c.model_kwargs)
     model.load_state_dict(load_weights(c))
     assert torch.isfinite(model.eval()(torch.zeros(1, 1, 32, 32))).all()
+
+
+def test_new_fields_at_default_leave_stored_hashes_alone():
+    a = cfg()
+    assert a.key == cfg(gc_images=0).key != cfg(gc_images=8).key
+    assert "gc_images" in a.to_dict()  # still recorded in the results file
+
+
+def test_geometric_complexity_is_logged_at_every_evaluation():
+    record = run_or_load(cfg(gc_images=8), progress=False)
+    values = [h["geometric_complexity"] for h in record["history"]]
+    assert len(values) == 2 and all(v > 0 for v in values)

@@ -16,6 +16,7 @@ from .models import MODELS, model_arg_names, model_defaults, resolve_lam
 
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
+HASH_NEUTRAL_DEFAULTS = {"gc_images": 0}
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class RunConfig:
     ``eval_every`` is in steps; None evaluates once per epoch. ``milestones`` are the fractions of
     the run at which the ``multistep`` schedule multiplies the learning rate by ``gamma``.
     ``train_images`` limits training to the first N training images (None: all of them).
+    ``gc_images`` > 0 logs the geometric complexity (exact, on the first ``gc_images`` test
+    images) at every evaluation.
+
+    Fields added after results were stored are left out of the hash while at their default
+    (``HASH_NEUTRAL_DEFAULTS``), so adding one never orphans a stored run.
     """
 
     experiment: str = "default"
@@ -47,6 +53,7 @@ class RunConfig:
     seed: int = 0
     eval_every: int | None = None
     train_images: int | None = None
+    gc_images: int = 0
 
     def __post_init__(self):
         args = self.model_args
@@ -85,6 +92,8 @@ class RunConfig:
             raise ConfigError(f"batch_size must be an integer >= 1; got {self.batch_size!r}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if not isinstance(self.gc_images, int) or self.gc_images < 0:
+            raise ConfigError(f"gc_images must be an integer >= 0; got {self.gc_images!r}")
         if self.eval_every is not None and self.eval_every < 1:
             raise ConfigError(f"eval_every must be >= 1 step, or None for once per epoch; got {self.eval_every}")
 
@@ -109,7 +118,8 @@ class RunConfig:
     @property
     def key(self) -> str:
         """Stable 16-hex-digit content hash: the name of the run's results file."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        d = {k: v for k, v in self.to_dict().items() if HASH_NEUTRAL_DEFAULTS.get(k, object()) != v}
+        canonical = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def replace(self, **changes) -> "RunConfig":

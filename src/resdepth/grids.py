@@ -33,3 +33,23 @@ def table1_configs(settings: dict) -> list:
                         eval_every=settings["eval_every"], **budget,
                     ))
     return configs
+
+
+# Figures 1 and 2 of Dherin & Munn (Appendix A.3): lam in {0, n^-2, n^-1.5, n^-1.2, n^-1, n^-0.8,
+# n^-0.5, n^-0.4, n^-0.3, 1} at n = 16 (the paper's list prints "n" where n^-1 is meant).
+LAMBDA_SWEEP = ["0", "n^-2", "n^-1.5", "n^-1.2", "n^-1", "n^-0.8", "n^-0.5", "n^-0.4", "n^-0.3", "1"]
+
+
+def lambda_sweep_configs(settings: dict) -> list:
+    """Every (lam, seed) run of the lambda sweep, logging geometric complexity at each evaluation."""
+    budget = {"epochs": settings["epochs"]} if settings.get("epochs") else {"steps": settings["steps"]}
+    return [
+        RunConfig(
+            experiment="lambda_sweep", model="tower",
+            model_args=dict(depth=settings["depth"], width=settings["width"], lam=lam, batchnorm=False),
+            dataset=settings["dataset"], batch_size=settings["batch_size"], lr=settings["lr"], momentum=0.9,
+            seed=seed, eval_every=settings["eval_every"], gc_images=settings["gc_images"], **budget,
+        )
+        for seed in settings["seeds"]
+        for lam in settings["lams"]
+    ]

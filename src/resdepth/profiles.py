@@ -13,6 +13,7 @@ set there (or passed with ``papermill -p``) wins. The parameters cell reads ``pr
 
 from .config import check_profile
 from .errors import ConfigError
+from .grids import LAMBDA_SWEEP
 
 BUDGETS = {
     "training_basics": {
@@ -29,6 +30,15 @@ BUDGETS = {
         "paper": dict(dataset="cifar10", depths=[10, 100, 1000], width=256, epochs=None, steps=160_000,
                       lrs=[2.0**-k for k in range(10, 0, -1)], seeds=[0, 1, 2, 3, 4], batch_size=64,
                       eval_every=2_000, width_by_depth={1000: 128}),
+    },
+    # Figures 1 and 2 of Dherin & Munn (Appendix A.3): n = 16, batch 64, lr 0.3, momentum 0.9, no schedule.
+    "lambda_sweep": {
+        "smoke": dict(dataset="sample", depth=4, width=8, epochs=1, steps=None, lams=["0", "n^-1", "n^-0.5", "1"],
+                      seeds=[0], lr=0.05, batch_size=64, eval_every=10, gc_images=16),
+        "book": dict(dataset="fashion_mnist", depth=16, width=16, epochs=2, steps=None, lams=list(LAMBDA_SWEEP),
+                     seeds=[0, 1], lr=0.3, batch_size=64, eval_every=235, gc_images=256),
+        "paper": dict(dataset="cifar10", depth=16, width=256, epochs=None, steps=100_000, lams=list(LAMBDA_SWEEP),
+                      seeds=[0, 1, 2, 3, 4], lr=0.3, batch_size=64, eval_every=2_000, gc_images=1_000),
     },
 }
 

@@ -92,6 +92,19 @@ def evaluate(model, x, y, mean, std, device, autocast) -> dict:
     return {"test_loss": loss_sum.item() / len(y), "test_acc": correct.item() / len(y)}
 
 
+def complexity_on_test_images(model, x_uint8, data, device) -> float:
+    """Exact geometric complexity (fp32, eval mode) on a fixed set of test images."""
+    from .data import normalize
+    from .expansion import geometric_complexity
+
+    was_training = model.training
+    model.eval()
+    batches = [normalize(chunk, data.mean, data.std) for chunk in x_uint8.split(128)]
+    value = geometric_complexity(model, batches)
+    model.train(was_training)
+    return value
+
+
 # ----------------------------------------------------------------------------- checkpoints
 
 
@@ -225,6 +238,8 @@ def train(
                 **evaluate(model, test_x, test_y, data.mean, data.std, device, autocast),
                 "images_per_s": interval_images / elapsed,
             }
+            if cfg.gc_images:
+                entry["geometric_complexity"] = complexity_on_test_images(model, test_x[: cfg.gc_images], data, device)
             history.append(entry)
             loss_sum.zero_(), correct.zero_()
             count, interval_images, interval_start = 0, 0, time.perf_counter()
