@@ -26,10 +26,30 @@ BUDGETS = {
         "smoke": dict(dataset="sample", depths=[2, 4], width=8, epochs=1, steps=None, lrs=[2**-4], seeds=[0],
                       batch_size=64, eval_every=10, width_by_depth={}),
         "book": dict(dataset="fashion_mnist", depths=[10, 100], width=16, epochs=1, steps=None,
-                     lrs=[2**-6, 2**-4, 2**-2], seeds=[0, 1], batch_size=64, eval_every=235, width_by_depth={}),
+                     lrs=[2**-8, 2**-6, 2**-4, 2**-2], seeds=[0, 1], batch_size=64, eval_every=235,
+                     width_by_depth={}),
         "paper": dict(dataset="cifar10", depths=[10, 100, 1000], width=256, epochs=None, steps=160_000,
                       lrs=[2.0**-k for k in range(10, 0, -1)], seeds=[0, 1, 2, 3, 4], batch_size=64,
                       eval_every=2_000, width_by_depth={1000: 128}),
+    },
+    # Analyses at initialisation, on real Fashion-MNIST test images from the committed sample: no
+    # training, so the book needs no dataset download for them.
+    "expansion_theorem": {
+        "smoke": dict(depth=4, width=8, images=8, seeds=[0], lam_min=1e-3, lam_max=1.0, lam_points=7, max_depth=50),
+        "book": dict(depth=16, width=32, images=64, seeds=[0, 1, 2], lam_min=1e-4, lam_max=1.0, lam_points=13,
+                     max_depth=1000),
+        "paper": dict(depth=16, width=256, images=256, seeds=[0, 1, 2, 3, 4], lam_min=1e-4, lam_max=1.0, lam_points=13,
+                      max_depth=1000),
+    },
+    "combinatorial_explosion": {
+        "smoke": dict(depths=[1, 4, 16], width=8, images=8, seeds=[0]),
+        "book": dict(depths=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], width=16, images=64, seeds=[0, 1, 2]),
+        "paper": dict(depths=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], width=128, images=256, seeds=[0, 1, 2, 3, 4]),
+    },
+    "geometric_complexity": {
+        "smoke": dict(depth=3, width=8, images=8, seeds=[0], lam_min=1e-3, lam_max=1.0, lam_points=5),
+        "book": dict(depth=16, width=16, images=64, seeds=[0, 1, 2], lam_min=1e-3, lam_max=1.0, lam_points=10),
+        "paper": dict(depth=16, width=256, images=256, seeds=[0, 1, 2, 3, 4], lam_min=1e-3, lam_max=1.0, lam_points=10),
     },
     # Figures 1 and 2 of Dherin & Munn (Appendix A.3): n = 16, batch 64, lr 0.3, momentum 0.9, no schedule.
     "lambda_sweep": {
