@@ -48,7 +48,7 @@ x = normalize(sample.test_x[: settings["images"]], sample.mean, sample.std)
 print(f"Budget: towers at initialisation, depths {settings['depths']}, width {settings['width']}, float32, "
       f"{settings['images']} Fashion-MNIST test images, seeds {settings['seeds']}, CPU.")
 growth = pd.concat([output_growth(x, settings["depths"], batchnorm=bn, width=settings["width"], seed=seed).assign(seed=seed)
-                    for bn in (False, True) for seed in settings["seeds"]])
+                    for bn in (False, True) for seed in settings["seeds"]], ignore_index=True)
 growth["BatchNorm"] = growth["batchnorm"].map({False: "without BN", True: "with BN"})
 
 # %% tags=["hide-input"]

@@ -10,6 +10,8 @@ M2 needs one Jacobian-vector product per block: F_j'(z) applied to the prefix su
 s_j = sum_{i<j} F_i(z), since sum_{i<j} F_j'(z) F_i(z) = F_j'(z) s_j. That is n JVPs, not n^2.
 """
 
+import math
+
 import numpy as np
 import torch
 from torch.func import jvp
@@ -96,9 +98,11 @@ def output_growth(x: torch.Tensor, depths, lams=("1", "1/sqrt(n)", "1/n"), batch
             z = tower.encoder(x)
             r = tower.tower(z)
             logits = tower.decoder(r)
-            rows.append({"depth": depth, "lam_rule": rule, "lam": tower.lam, "batchnorm": batchnorm,
-                         "tower_gain": (r.flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1)).mean().item(),
-                         "logit_norm": logits.norm(dim=1).mean().item()})
+            gain = (r.flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1)).mean().item()
+            logit_norm = logits.norm(dim=1).mean().item()
+            rows.append({"depth": depth, "lam_rule": rule, "lam": tower.lam, "batchnorm": batchnorm,  # inf - inf = nan:
+                         "tower_gain": gain if math.isfinite(gain) else math.inf,  # both mean overflow
+                         "logit_norm": logit_norm if math.isfinite(logit_norm) else math.inf})
     return pd.DataFrame(rows)
 
 
