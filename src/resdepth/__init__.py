@@ -6,7 +6,10 @@ Modules, one responsibility each:
 - ``config``: ``RunConfig``, a frozen run description whose hash names its results file;
 - ``train``: the one training loop;
 - ``results``: the results store (``run_or_load``, ``sweep``);
-- ``profiles``: the smoke / book / paper budgets of each notebook.
+- ``profiles``: the smoke / book / paper budgets of each notebook;
+- ``grids``: the run grids of the paper chapters (Table 1, the lambda sweep);
+- ``expansion``: Theorem 3.1 terms, output growth, geometric complexity, the Appendix C check;
+- ``analysis``: aggregations into the papers' tables (best over lr of mean ± s.e.).
 """
 
 __version__ = "0.1.0"
