@@ -132,3 +132,11 @@ def test_geometric_complexity_is_logged_at_every_evaluation():
     record = run_or_load(cfg(gc_images=8), progress=False)
     values = [h["geometric_complexity"] for h in record["history"]]
     assert len(values) == 2 and all(v > 0 for v in values)
+
+
+def test_diverged_run_is_not_retrained_for_its_weights(monkeypatch):
+    c = cfg(model_args=dict(depth=100, width=8, lam="1"), lr=1.0, steps=20, eval_every=10)
+    first = run_or_load(c, progress=False, save_weights=True)
+    assert first["status"] == "diverged"
+    monkeypatch.setattr("resdepth.train.train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("retrained")))
+    assert run_or_load(c, progress=False, save_weights=True) == first

@@ -117,8 +117,9 @@ def run_or_load(
 
     check_profile(profile)
     stored = load_result(cfg, root, profile)
-    if stored is not None and (not save_weights or weights_path(cfg, root, profile).exists()):
-        return stored
+    weights_missing = save_weights and not weights_path(cfg, root, profile).exists()
+    if stored is not None and (stored["status"] != "ok" or not weights_missing):
+        return stored  # a diverged run has no weights worth keeping: never retrain it for them
     ckpt = checkpoint_path(cfg, root, profile)
     code_version = git_commit()  # the code that trains, read before training starts
     outcome, model = train(cfg, device=device, checkpoint_path=ckpt, checkpoint_every=checkpoint_every, progress=progress)
