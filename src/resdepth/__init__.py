@@ -9,6 +9,7 @@ Modules, one responsibility each:
 - ``profiles``: the smoke / book / paper budgets of each notebook;
 - ``grids``: the run grids of the paper chapters (Table 1, the lambda sweep);
 - ``expansion``: Theorem 3.1 terms, output growth, geometric complexity, the Appendix C check;
+- ``linearize``: PReLU swap, the L0.5 penalty and the freeze rule of post-training linearization;
 - ``analysis``: aggregations into the papers' tables (best over lr of mean ± s.e.).
 """
 
