@@ -38,13 +38,12 @@ import pandas as pd
 import seaborn as sns
 
 from resdepth import profiles
-from resdepth.data import load_dataset, normalize
+from resdepth.data import sample_test_batch
 from resdepth.expansion import output_growth
 
 settings = profiles.resolve("combinatorial_explosion", profile, depths=depths, width=width, images=images, seeds=seeds)
 sns.set_theme(context="notebook", style="whitegrid")
-sample = load_dataset("sample")
-x = normalize(sample.test_x[: settings["images"]], sample.mean, sample.std)
+x, _ = sample_test_batch(settings["images"])
 print(f"Budget: towers at initialisation, depths {settings['depths']}, width {settings['width']}, float32, "
       f"{settings['images']} Fashion-MNIST test images, seeds {settings['seeds']}, CPU.")
 growth = pd.concat([output_growth(x, settings["depths"], batchnorm=bn, width=settings["width"], seed=seed).assign(seed=seed)

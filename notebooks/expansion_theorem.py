@@ -50,14 +50,13 @@ import seaborn as sns
 import torch
 
 from resdepth import profiles
-from resdepth.data import load_dataset, normalize
+from resdepth.data import sample_test_batch
 from resdepth.expansion import expansion_error
 from resdepth.models import ResidualTower
 
 settings = profiles.resolve("expansion_theorem", profile, depth=depth, width=width, images=images, seeds=seeds)
 sns.set_theme(context="notebook", style="whitegrid")
-sample = load_dataset("sample")
-x = normalize(sample.test_x[: settings["images"]], sample.mean, sample.std).double()
+x, _ = sample_test_batch(settings["images"], torch.float64)
 lams = np.logspace(math.log10(settings["lam_min"]), math.log10(settings["lam_max"]), settings["lam_points"])
 print(f"Budget: towers at initialisation, n={settings['depth']}, width {settings['width']}, float64, "
       f"{settings['images']} Fashion-MNIST test images, seeds {settings['seeds']}, λ from {lams[0]:.0e} to {lams[-1]:g}, CPU.")

@@ -49,15 +49,13 @@ import seaborn as sns
 import torch
 
 from resdepth import profiles
-from resdepth.data import load_dataset, normalize
+from resdepth.data import sample_test_batch
 from resdepth.expansion import embedding_check, geometric_complexity, geometric_complexity_first_order
 from resdepth.models import ResidualTower
 
 settings = profiles.resolve("geometric_complexity", profile, depth=depth, width=width, images=images, seeds=seeds)
 sns.set_theme(context="notebook", style="whitegrid")
-sample = load_dataset("sample")
-x = normalize(sample.test_x[: settings["images"]], sample.mean, sample.std).double()
-y = sample.test_y[: settings["images"]]
+x, y = sample_test_batch(settings["images"], torch.float64)
 lams = np.logspace(math.log10(settings["lam_min"]), math.log10(settings["lam_max"]), settings["lam_points"])
 print(f"Budget: towers at initialisation, n={settings['depth']}, width {settings['width']}, float64, "
       f"{settings['images']} Fashion-MNIST test images, seeds {settings['seeds']}, CPU.")

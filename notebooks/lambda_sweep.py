@@ -50,7 +50,7 @@ import seaborn as sns
 from resdepth import profiles
 from resdepth.grids import lambda_sweep_configs
 from resdepth.models import resolve_lam
-from resdepth.results import history_frame, sweep
+from resdepth.results import compute_used, history_frame, run_length, sweep
 
 settings = profiles.resolve("lambda_sweep", profile, dataset=dataset, depth=depth, width=width, epochs=epochs,
                             steps=steps, lams=lams, seeds=seeds, lr=lr)
@@ -63,12 +63,10 @@ n = settings["depth"]
 history = history_frame(records)
 history["λ"] = history["lam"]
 order = list(settings["lams"])
-devices = sorted({r["provenance"]["device"] for r in records})
-hours = sum(r["provenance"]["wall_time_s"] for r in records) / 3600
-budget = f"{settings['epochs']} epoch(s)" if settings.get("epochs") else f"{settings['steps']} steps"
+budget = run_length(settings)
 print(f"Budget: dataset {settings['dataset']}, tower n={n}, width {settings['width']}, {budget} per run, "
       f"batch {settings['batch_size']}, lr {settings['lr']},\n        seeds {settings['seeds']}, {len(records)} runs, "
-      f"geometric complexity on {settings['gc_images']} test images, device {', '.join(devices)}, {hours:.2f} h.")
+      f"geometric complexity on {settings['gc_images']} test images, {compute_used(records)}.")
 
 # %% [markdown]
 # ## Figure 1: learning curves

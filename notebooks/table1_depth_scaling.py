@@ -47,7 +47,7 @@ import seaborn as sns
 from resdepth import profiles
 from resdepth.analysis import best_over_lr, format_cell, paper_numbers, run_table
 from resdepth.grids import TABLE1_ROWS, table1_configs
-from resdepth.results import sweep
+from resdepth.results import compute_used, run_length, sweep
 
 settings = profiles.resolve("table1_depth_scaling", profile, dataset=dataset, depths=depths, width=width,
                             epochs=epochs, steps=steps, lrs=lrs, seeds=seeds)
@@ -62,12 +62,10 @@ row_label = {(v["lam"], v["batchnorm"]): k for k, v in TABLE1_ROWS.items()}
 runs = run_table(records, lambda r: row_label[(r["config"]["model_args"]["lam"], r["config"]["model_args"]["batchnorm"])])
 cells = best_over_lr(runs)
 
-devices = sorted({r["provenance"]["device"] for r in records})
-hours = sum(r["provenance"]["wall_time_s"] for r in records) / 3600
-budget = f"{settings['epochs']} epoch(s)" if settings.get("epochs") else f"{settings['steps']} steps"
+budget = run_length(settings)
 print(f"Budget: dataset {settings['dataset']}, {budget} per run, batch {settings['batch_size']}, width {settings['width']}, "
       f"depths {settings['depths']},\n        learning rates {[round(lr, 5) for lr in settings['lrs']]}, "
-      f"seeds {settings['seeds']}, {len(records)} runs, device {', '.join(devices)}, {hours:.2f} h of training.")
+      f"seeds {settings['seeds']}, {len(records)} runs, {compute_used(records)}.")
 
 # %% [markdown]
 # ## Ours against the paper's

@@ -282,6 +282,14 @@ class DeviceLoader:
         return normalize(x, self.mean, self.std, self.dtype), self.y[idx]
 
 
+def sample_test_batch(count: int, dtype=torch.float32):
+    """The first ``count`` test images of the committed Fashion-MNIST sample, standardized, with
+    their labels: the real inputs of the analyses that need no training."""
+    sample = load_dataset("sample")
+    x = normalize(sample.test_x[:count], sample.mean, sample.std).to(dtype)
+    return x, sample.test_y[:count]
+
+
 def eval_batches(x, y, mean, std, device, batch_size=1000, dtype=torch.float32):
     """Unaugmented, unshuffled batches for evaluation."""
     for start in range(0, len(x), batch_size):

@@ -166,6 +166,18 @@ def sweep(configs, profile: str = "book", root=None, device=None, progress: bool
     return results
 
 
+def compute_used(records) -> str:
+    """'device <names>, <hours> h of training' summed over the runs' provenance."""
+    devices = sorted({r["provenance"]["device"] for r in records})
+    hours = sum(r["provenance"]["wall_time_s"] for r in records) / 3600
+    return f"device {', '.join(devices)}, {hours:.2f} h of training"
+
+
+def run_length(settings: dict) -> str:
+    """A budget's length per run: 'N epoch(s)' or 'N steps'."""
+    return f"{settings['epochs']} epoch(s)" if settings.get("epochs") else f"{settings['steps']} steps"
+
+
 def history_frame(records) -> "pandas.DataFrame":
     """All evaluation histories as one long table, with the config fields as columns."""
     import pandas as pd
