@@ -33,9 +33,9 @@ def test_channel_slopes_act_per_channel():
 
 def test_freeze_rule_fixes_slopes_at_one_and_drops_them_from_penalty_and_gradient():
     act = LinearizablePReLU(3)
-    act.alpha.data = torch.tensor([0.995, 0.5, 1.02])
+    act.alpha.data = torch.tensor([0.995, 0.5, 0.98])
     assert act.freeze(0.01) == 1
-    assert act.alpha.tolist() == pytest.approx([1.0, 0.5, 1.02]) and act.alpha[0].item() == 1.0
+    assert act.alpha.tolist() == pytest.approx([1.0, 0.5, 0.98]) and act.alpha[0].item() == 1.0
     assert act.frozen.tolist() == [True, False, False]
     assert act.penalty().item() == pytest.approx(0.5**0.5 + 0.02**0.5)
     loss = act(-torch.ones(1, 3, 1, 1)).sum() + act.penalty()
@@ -65,3 +65,90 @@ def test_slopes_get_no_weight_decay():
 def test_bad_granularity():
     with pytest.raises(ConfigError, match="granularity"):
         to_prelu(build_model("resnet56"), torch.randn(1, 3, 32, 32), "neuron")
+
+
+def test_a_slope_that_jumps_across_one_is_frozen():
+    act = LinearizablePReLU(2)
+    act.alpha.data = torch.tensor([0.5, 0.6])
+    act.freeze(0.01)
+    act.alpha.data = torch.tensor([1.3, 0.9])  # the first jumped over the window around 1
+    assert act.freeze(0.01) == 1
+    assert act.alpha.tolist() == pytest.approx([1.0, 0.9]) and act.frozen.tolist() == [True, False]
+    assert act.nonlinear_fraction() == 0.5
+
+
+def test_frozen_slopes_stay_at_one_under_momentum():
+    act = LinearizablePReLU(2)
+    opt = torch.optim.SGD(act.parameters(), lr=0.1, momentum=0.9)
+    x = torch.ones(4, 2, 3, 3)  # positive inputs: the penalty alone drives the slopes
+    for step in range(60):
+        opt.zero_grad()
+        (act(x).sum() + 0.05 * act.penalty()).backward()
+        opt.step()
+        act.freeze(0.01)
+        if step == 0:
+            assert not act.frozen.any()
+    assert act.frozen.all() and torch.equal(act.alpha.data, torch.ones(2))
+    assert act.penalty().item() == 0.0
+
+
+# ----------------------------------------------------------------------------- post-training
+
+
+def tiny_start(**changes):
+    from resdepth.config import RunConfig
+
+    base = dict(experiment="lin_test", model="repvgg_a0", model_args=dict(width_scale=0.125), dataset="sample",
+                steps=4, batch_size=32, lr=0.05, train_images=256, eval_every=2)
+    return RunConfig(**{**base, **changes})
+
+
+def test_post_training_runs_through_the_store_and_linearizes(isolated_store):
+    from resdepth.linearize import post_train, post_train_config
+    from resdepth.results import load_result, run_or_load
+
+    start = tiny_start()
+    run_or_load(start, "book", save_weights=True, progress=False)
+    kwargs = dict(epochs=1, lr=0.01, train_images=128, batch_size=32, eval_every=2)
+    untouched = post_train(start, "channel", 0.0, profile="book", **kwargs)
+    crushed = post_train(start, "layer", 1e4, profile="book", **kwargs)
+    assert untouched["linearization"]["napl"] == 22.0  # omega = 0: every unit stays nonlinear
+    assert crushed["linearization"]["napl"] == 0.0  # a huge penalty makes the net linear
+    assert set(crushed["linearization"]["nonlinear_fractions"].values()) == {0.0}
+    assert [h["napl"] for h in crushed["history"]][-1] == 0.0
+    assert untouched["linearization"]["slopes"] > crushed["linearization"]["slopes"] == 22
+    cfg = post_train_config(start, "layer", 1e4, **kwargs)
+    assert load_result(cfg)["key"] == cfg.key and cfg.start_from == f"lin_test/{start.key}"
+
+
+def test_post_training_the_same_start_twice_gives_the_same_result(isolated_store):
+    from resdepth.linearize import post_train
+    from resdepth.results import run_or_load
+
+    start = tiny_start()
+    run_or_load(start, "book", save_weights=True, progress=False)
+    kwargs = dict(epochs=1, lr=0.01, train_images=64, batch_size=32)
+    a = post_train(start, "channel", 0.5, seed=3, profile="book", **kwargs)
+    b = post_train(start, "channel", 0.5, seed=3, profile="smoke", **kwargs)  # another store, trained again
+    assert a["final"]["test_acc"] == b["final"]["test_acc"]
+    assert a["linearization"] == b["linearization"]
+
+
+def test_post_training_without_start_weights_names_the_fix(isolated_store):
+    from resdepth.errors import StoreError
+    from resdepth.linearize import post_train
+
+    with pytest.raises(StoreError, match="save_weights=True"):
+        post_train(tiny_start(), "channel", 0.1, epochs=1, lr=0.01)
+
+
+def test_linearization_config_errors():
+    from resdepth.config import RunConfig
+
+    with pytest.raises(ConfigError, match="start_from"):
+        RunConfig(model="repvgg_a0", epochs=1, linearize="channel")
+    with pytest.raises(ConfigError, match="linearize must be"):
+        RunConfig(model="repvgg_a0", epochs=1, linearize="neuron", start_from="a/b")
+    with pytest.raises(ConfigError, match="omega"):
+        RunConfig(model="repvgg_a0", epochs=1, linearize="layer", start_from="a/b", omega=-1)
+    assert RunConfig(epochs=1).key == RunConfig(epochs=1, omega=0.0, linearize="").key  # old hashes unchanged

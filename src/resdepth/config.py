@@ -16,7 +16,8 @@ from .models import MODELS, model_arg_names, model_defaults, resolve_lam
 
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
-HASH_NEUTRAL_DEFAULTS = {"gc_images": 0}
+HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01}
+LINEARIZE = ("", "channel", "layer")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class RunConfig:
     eval_every: int | None = None
     train_images: int | None = None
     gc_images: int = 0
+    start_from: str = ""
+    linearize: str = ""
+    omega: float = 0.0
+    freeze_threshold: float = 0.01
 
     def __post_init__(self):
         args = self.model_args
@@ -61,7 +66,7 @@ class RunConfig:
             args = {**model_defaults(self.model), **dict(args)}
         object.__setattr__(self, "model_args", tuple(sorted((k, v) for k, v in dict(args).items())))
         object.__setattr__(self, "milestones", tuple(float(m) for m in self.milestones))
-        for name in ("lr", "momentum", "weight_decay", "gamma"):
+        for name in ("lr", "momentum", "weight_decay", "gamma", "omega", "freeze_threshold"):
             object.__setattr__(self, name, float(getattr(self, name)))
         self.validate()
 
@@ -94,6 +99,16 @@ class RunConfig:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if not isinstance(self.gc_images, int) or self.gc_images < 0:
             raise ConfigError(f"gc_images must be an integer >= 0; got {self.gc_images!r}")
+        if self.linearize not in LINEARIZE:
+            raise ConfigError(f"linearize must be 'channel', 'layer' or '' (none); got {self.linearize!r}")
+        if self.linearize and not self.start_from:
+            raise ConfigError("linearize needs start_from: the stored run ('<experiment>/<key>') to post-train")
+        if self.start_from and self.start_from.count("/") != 1:
+            raise ConfigError(f"start_from must be '<experiment>/<key>' of a stored run; got {self.start_from!r}")
+        if not (math.isfinite(self.omega) and self.omega >= 0):
+            raise ConfigError(f"omega must be a finite number >= 0; got {self.omega}")
+        if not 0 < self.freeze_threshold < 1:
+            raise ConfigError(f"freeze_threshold must lie in (0, 1); got {self.freeze_threshold}")
         if self.eval_every is not None and self.eval_every < 1:
             raise ConfigError(f"eval_every must be >= 1 step, or None for once per epoch; got {self.eval_every}")
 

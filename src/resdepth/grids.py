@@ -53,3 +53,30 @@ def lambda_sweep_configs(settings: dict) -> list:
         for seed in settings["seeds"]
         for lam in settings["lams"]
     ]
+
+
+# Post-training partial linearization (ResNets Are Deeper Than You Think): one trained start
+# network, then cross-entropy + omega * L0.5 at both granularities over an omega grid.
+def linearization_start_config(settings: dict, experiment: str) -> RunConfig:
+    """The start network: trained to convergence with its weights stored for post-training."""
+    return RunConfig(
+        experiment=experiment, model=settings["start_model"], model_args=settings["start_args"],
+        dataset=settings["dataset"], epochs=settings["epochs"], batch_size=settings["batch_size"],
+        lr=settings["lr"], momentum=0.9, weight_decay=settings["weight_decay"], schedule="cosine",
+        seed=settings["start_seed"],
+    )
+
+
+def linearization_configs(settings: dict, start: RunConfig) -> list:
+    """Every (granularity, omega, seed) post-training run from ``start``, seed-major, so that an
+    interrupted sweep has whole seeds done."""
+    from .linearize import post_train_config
+
+    return [
+        post_train_config(start, granularity, omega, epochs=settings["post_epochs"], lr=settings["post_lr"],
+                          seed=seed, weight_decay=settings["weight_decay"], batch_size=settings["batch_size"],
+                          train_images=settings["post_train_images"])
+        for seed in settings["seeds"]
+        for granularity in ("channel", "layer")
+        for omega in settings["omegas"][granularity]
+    ]

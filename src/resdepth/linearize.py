@@ -1,14 +1,20 @@
 """Post-training partial linearization (*ResNets Are Deeper Than You Think*, NeurIPS 2025).
 
 Every ReLU of a trained net becomes a PReLU, phi_alpha(x) = x for x >= 0 and alpha * x otherwise,
-with alpha starting at 0, so the function is unchanged. Post-training adds the penalty
+with alpha starting at 0, so the function is unchanged. Post-training minimises
 
-    omega * sum |1 - alpha|^0.5
+    cross-entropy + omega * sum_i |1 - alpha_i|^0.5                                   (L0.5)
 
 which pushes slopes to 1, where the unit is linear. The penalty's gradient is infinite at
 alpha = 1, so a unit with |alpha - 1| < threshold (0.01) is frozen at exactly 1: it leaves the
-penalty and gets no gradient from then on. ``granularity="channel"`` gives one alpha per channel
-(variable depth); ``"layer"`` one alpha per layer (fixed depth). Slopes get no weight decay.
+penalty and gets no gradient from then on. A slope that jumps across 1 within one step has
+passed through that window and is frozen too (large steps near 1 otherwise oscillate around it).
+``granularity="channel"`` gives one alpha per channel (variable depth); ``"layer"`` one alpha per
+layer (fixed depth). Slopes get no weight decay.
+
+Post-training runs through the same loop and store as every run: a ``RunConfig`` with
+``start_from`` (the stored start run), ``linearize`` (the granularity) and ``omega``;
+``post_train_config`` builds one and ``post_train`` runs or loads it.
 """
 
 import torch
@@ -27,6 +33,7 @@ class LinearizablePReLU(nn.Module):
         self.alpha = nn.Parameter(torch.zeros(num_slopes))
         self.alpha.no_weight_decay = True
         self.register_buffer("frozen", torch.zeros(num_slopes, dtype=torch.bool))
+        self.register_buffer("side", torch.full((num_slopes,), -1.0))  # sign(alpha - 1) when last seen
         self.alpha.register_hook(lambda grad: grad.masked_fill(self.frozen, 0.0))
 
     def forward(self, x):
@@ -39,10 +46,18 @@ class LinearizablePReLU(nn.Module):
 
     @torch.no_grad()
     def freeze(self, threshold: float = 0.01) -> int:
-        """Freeze every slope within ``threshold`` of 1 at exactly 1; return how many are frozen."""
-        self.frozen |= (self.alpha - 1).abs() < threshold
+        """Freeze every slope within ``threshold`` of 1, or that crossed 1 since the last call, at
+        exactly 1; return how many are frozen."""
+        offset = self.alpha - 1
+        crossed = torch.sign(offset) * self.side < 0
+        self.frozen |= (offset.abs() < threshold) | crossed
+        self.side.copy_(torch.sign(offset))
         self.alpha[self.frozen] = 1.0
         return int(self.frozen.sum())
+
+    def nonlinear_fraction(self) -> float:
+        """p: the fraction of this layer's units that are still nonlinear (not frozen at 1)."""
+        return 1.0 - self.frozen.float().mean().item()
 
 
 @torch.no_grad()
@@ -51,8 +66,7 @@ def to_prelu(model: nn.Module, example_input: torch.Tensor, granularity: str = "
 
     ``example_input`` (one batch) is run once to find each ReLU's channel count.
     """
-    if granularity not in GRANULARITIES:
-        raise ConfigError(f"granularity must be 'channel' or 'layer'; got {granularity!r}")
+    check_granularity(granularity)
     channels, hooks = {}, []
 
     def record(name):
@@ -77,15 +91,74 @@ def to_prelu(model: nn.Module, example_input: torch.Tensor, granularity: str = "
     return model
 
 
+def check_granularity(granularity: str) -> str:
+    if granularity not in GRANULARITIES:
+        raise ConfigError(f"granularity must be 'channel' or 'layer'; got {granularity!r}")
+    return granularity
+
+
 def prelus(model: nn.Module) -> list:
     return [m for m in model.modules() if isinstance(m, LinearizablePReLU)]
 
 
 def l05_penalty(model: nn.Module) -> torch.Tensor:
     """sum over every unfrozen slope of the model of |1 - alpha|^0.5."""
-    return sum((m.penalty() for m in prelus(model)), torch.zeros(()))
+    terms = [m.penalty() for m in prelus(model)]
+    return torch.stack(terms).sum() if terms else torch.zeros(())
 
 
 def freeze_linear_units(model: nn.Module, threshold: float = 0.01) -> int:
     """Apply the freeze rule to every PReLU; return the number of frozen (linear) units."""
     return sum(m.freeze(threshold) for m in prelus(model))
+
+
+def nonlinear_fractions(model: nn.Module) -> dict:
+    """{module name: fraction of its units still nonlinear} for every PReLU of the model."""
+    return {name: m.nonlinear_fraction() for name, m in model.named_modules() if isinstance(m, LinearizablePReLU)}
+
+
+def slope_count(model: nn.Module) -> int:
+    """The number of learnable slopes: the parameters that linearization adds."""
+    return sum(m.alpha.numel() for m in prelus(model))
+
+
+# ----------------------------------------------------------------------------- post-training
+
+
+def linearizable(model: nn.Module, example_input: torch.Tensor, granularity: str,
+                 start_state: dict | None = None) -> nn.Module:
+    """The net that post-training trains: load the start weights, fuse a RepVGG into its plain
+    deployed form (conv3x3 -> ReLU, Section 3.3 of RepVGG), then swap every ReLU for a PReLU."""
+    if start_state is not None:
+        model.load_state_dict(start_state)
+    if hasattr(model, "reparameterize"):
+        model.reparameterize()
+    return to_prelu(model, example_input, granularity)
+
+
+def post_train_config(start, granularity: str, omega: float, epochs: int, lr: float, seed: int = 0,
+                      weight_decay: float = 5e-4, train_images: int | None = None, eval_every: int | None = None,
+                      freeze_threshold: float = 0.01, batch_size: int = 128):
+    """The ``RunConfig`` of one post-training run from the stored start run ``start``.
+
+    Loss: cross-entropy + omega * L0.5, cosine schedule from ``lr``; the slopes get no weight decay.
+    """
+    from .config import RunConfig
+
+    check_granularity(granularity)
+    return RunConfig(
+        experiment=f"{start.experiment}_post", model=start.model, model_args=start.model_kwargs,
+        dataset=start.dataset, epochs=epochs, batch_size=batch_size, lr=lr, momentum=0.9,
+        weight_decay=weight_decay, schedule="cosine", augment=start.augment, seed=seed, eval_every=eval_every,
+        train_images=train_images, start_from=f"{start.experiment}/{start.key}", linearize=granularity,
+        omega=float(omega), freeze_threshold=freeze_threshold,
+    )
+
+
+def post_train(start, granularity: str, omega: float, epochs: int, lr: float, seed: int = 0,
+               profile: str = "book", **kwargs) -> dict:
+    """Post-train the stored start run ``start`` (trained with ``save_weights=True``) with
+    cross-entropy + omega * L0.5 at ``granularity``; return the stored record (trained if missing)."""
+    from .results import run_or_load
+
+    return run_or_load(post_train_config(start, granularity, omega, epochs, lr, seed, **kwargs), profile)

@@ -60,6 +60,37 @@ BUDGETS = {
         "paper": dict(dataset="cifar10", depth=16, width=256, epochs=None, steps=100_000, lams=list(LAMBDA_SWEEP),
                       seeds=[0, 1, 2, 3, 4], lr=0.3, batch_size=64, eval_every=2_000, gc_images=1_000),
     },
+    # ResNets Are Deeper Than You Think: start network, then post-training with omega * L0.5.
+    # The paper: RepVGG-A2, post-training 60 epochs on CIFAR-100 (10 on ImageNet), freeze at 0.01.
+    # Not in the summary, chosen here: start training (cosine, lr 0.1, wd 5e-4), post-training
+    # lr (cosine from 0.01) and the omega grids, one per granularity.
+    "linearization_napl": {
+        "smoke": dict(dataset="sample", start_model="repvgg_a0", start_args=dict(width_scale=0.125), epochs=1,
+                      batch_size=64, lr=0.05, weight_decay=5e-4, start_seed=0, seeds=[0], post_epochs=1,
+                      post_lr=0.01, post_train_images=256, omegas={"channel": [0.01, 1.0], "layer": [0.1, 10.0]}),
+        "book": dict(dataset="fashion_mnist", start_model="repvgg_a0", start_args=dict(width_scale=0.25), epochs=3,
+                     batch_size=128, lr=0.1, weight_decay=5e-4, start_seed=0, seeds=[0, 1], post_epochs=1,
+                     post_lr=0.01, post_train_images=None,
+                     omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0], "layer": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]}),
+        "paper": dict(dataset="cifar100", start_model="repvgg_a2", start_args=dict(width_scale=1.0), epochs=200,
+                      batch_size=128, lr=0.1, weight_decay=5e-4, start_seed=0, seeds=[0, 1, 2], post_epochs=60,
+                      post_lr=0.01, post_train_images=None,
+                      omegas={"channel": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
+                              "layer": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}),
+    },
+    "resnet56_ablation": {
+        "smoke": dict(dataset="sample", start_model="resnet20", start_args={}, epochs=1, batch_size=64, lr=0.05,
+                      weight_decay=5e-4, start_seed=0, seeds=[0], post_epochs=1, post_lr=0.01, post_train_images=256,
+                      omegas={"channel": [0.01, 1.0], "layer": [0.1, 10.0]}),
+        "book": dict(dataset="fashion_mnist", start_model="resnet20", start_args={}, epochs=3, batch_size=128, lr=0.1,
+                     weight_decay=5e-4, start_seed=0, seeds=[0, 1], post_epochs=1, post_lr=0.01, post_train_images=None,
+                     omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0], "layer": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]}),
+        "paper": dict(dataset="cifar100", start_model="resnet56", start_args={}, epochs=200, batch_size=128, lr=0.1,
+                      weight_decay=5e-4, start_seed=0, seeds=[0, 1, 2], post_epochs=60, post_lr=0.01,
+                      post_train_images=None,
+                      omegas={"channel": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
+                              "layer": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}),
+    },
 }
 
 

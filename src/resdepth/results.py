@@ -121,8 +121,10 @@ def run_or_load(
     if stored is not None and (stored["status"] != "ok" or not weights_missing):
         return stored  # a diverged run has no weights worth keeping: never retrain it for them
     ckpt = checkpoint_path(cfg, root, profile)
+    start_state = load_stored_weights(cfg.start_from, root, profile) if cfg.start_from else None
     code_version = git_commit()  # the code that trains, read before training starts
-    outcome, model = train(cfg, device=device, checkpoint_path=ckpt, checkpoint_every=checkpoint_every, progress=progress)
+    outcome, model = train(cfg, device=device, checkpoint_path=ckpt, checkpoint_every=checkpoint_every,
+                           progress=progress, start_state=start_state)
     record = {
         "schema": SCHEMA,
         "key": cfg.key,
@@ -134,6 +136,7 @@ def run_or_load(
         "final": outcome["final"],
         "best": outcome["best"],
         "history": outcome["history"],
+        **({"linearization": outcome["linearization"]} if "linearization" in outcome else {}),
         "provenance": provenance(profile, outcome["device"], outcome["wall_time_s"], code_version),
     }
     if save_weights:
@@ -145,9 +148,19 @@ def run_or_load(
 
 
 def load_weights(cfg: RunConfig, root=None, profile: str = "book") -> dict:
-    path = weights_path(cfg, root, profile)
+    return _read_weights(weights_path(cfg, root, profile), cfg.key)
+
+
+def load_stored_weights(ref: str, root=None, profile: str = "book") -> dict:
+    """The weights of the stored run ``ref`` = "<experiment>/<key>" (a post-training start)."""
+    experiment, key = ref.split("/")
+    root = Path(root) if root is not None else results_dir(profile)
+    return _read_weights(root / experiment / f"{key}.weights.pt", key)
+
+
+def _read_weights(path: Path, key: str) -> dict:
     if not path.is_file():
-        raise StoreError(f"no stored weights for run {cfg.key} at {path}; run it with run_or_load(..., save_weights=True)")
+        raise StoreError(f"no stored weights for run {key} at {path}; run it with run_or_load(..., save_weights=True)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

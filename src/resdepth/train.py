@@ -7,6 +7,10 @@
   ``log_every`` steps, which is also when a non-finite loss is detected;
 - a non-finite training loss ends the run with ``status="diverged"`` (the papers leave such runs
   out of their tables); it is a result, not a crash;
+- post-training linearization (``cfg.linearize``): the run starts from ``start_state``, the
+  weights of the stored run ``cfg.start_from``; the net is fused and its ReLUs become PReLUs
+  (``resdepth.linearize.linearizable``); the loss adds omega * L0.5 and the freeze rule runs after
+  every step; each evaluation logs the NAPL;
 - checkpoints (model, optimizer, schedule, RNG states, step, history) are written atomically every
   ``checkpoint_every`` steps; a killed run resumes from its last one. Batches are a pure function of
   (seed, step), so on the CPU a resumed run ends with bit-identical parameters.
@@ -24,9 +28,11 @@ from tqdm import tqdm
 
 from .atomic import atomic_torch_save
 from .config import RunConfig
-from .data import DeviceLoader, eval_batches, load_dataset
+from .data import DeviceLoader, eval_batches, load_dataset, normalize
 from .errors import StoreError
+from .linearize import freeze_linear_units, l05_penalty, linearizable, nonlinear_fractions, slope_count
 from .models import build_model
+from .pathlength import napl
 
 CHECKPOINT_VERSION = 1
 
@@ -152,6 +158,7 @@ def train(
     checkpoint_every: int = 500,
     log_every: int = 50,
     progress: bool = True,
+    start_state: dict | None = None,
 ):
     """Train ``cfg`` and return ``(record, model)``.
 
@@ -159,7 +166,9 @@ def train(
     evaluation: step, epoch, lr, train_loss, train_acc, test_loss, test_acc, images_per_s),
     ``final`` and ``best`` metrics, ``wall_time_s`` and ``device``. With ``checkpoint_path``, the
     run resumes from that checkpoint if it exists and saves it every ``checkpoint_every`` steps;
-    the caller deletes it once the result is stored.
+    the caller deletes it once the result is stored. A run with ``cfg.start_from`` starts from
+    ``start_state`` (a state dict); a linearizing run's record adds ``linearization``: the final
+    NAPL, slope count and each PReLU layer's fraction of nonlinear units.
     """
     device = pick_device(device)
     if device.type == "cuda":
@@ -176,6 +185,14 @@ def train(
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, data.in_channels, data.num_classes, **cfg.model_kwargs)
+    if cfg.start_from:
+        if start_state is None:
+            raise StoreError(f"run {cfg.key} starts from {cfg.start_from}: pass its weights as start_state")
+        if cfg.linearize:
+            example = normalize(data.test_x[:2], data.mean, data.std)
+            linearizable(model, example, cfg.linearize, start_state)
+        else:
+            model.load_state_dict(start_state)
     model = model.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg, device)
     loader = DeviceLoader(train_x, train_y, cfg.batch_size, data.mean, data.std, device, cfg.seed, cfg.augment)
@@ -208,10 +225,13 @@ def train(
         with autocast():
             logits = model(x)
         loss = F.cross_entropy(logits.float(), y)
+        objective = loss + cfg.omega * l05_penalty(model) if cfg.linearize else loss
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         optimizer.step()
         schedule.step()
+        if cfg.linearize:
+            freeze_linear_units(model, cfg.freeze_threshold)
         loss_sum += loss.detach() * len(y)
         correct += (logits.detach().argmax(1) == y).sum()
         count += len(y)
@@ -238,6 +258,9 @@ def train(
                 **evaluate(model, test_x, test_y, data.mean, data.std, device, autocast),
                 "images_per_s": interval_images / elapsed,
             }
+            if cfg.linearize:
+                entry["napl"] = napl(model)
+                entry["l05_penalty"] = l05_penalty(model).item()
             if cfg.gc_images:
                 entry["geometric_complexity"] = complexity_on_test_images(model, test_x[: cfg.gc_images], data, device)
             history.append(entry)
@@ -272,4 +295,8 @@ def train(
         "wall_time_s": wall_before + time.perf_counter() - start_time,
         "device": device_name(device),
     }
+    if cfg.linearize:
+        fractions = nonlinear_fractions(model)
+        record["linearization"] = {"napl": napl(model), "slopes": slope_count(model),
+                                   "nonlinear_fractions": fractions}
     return record, model

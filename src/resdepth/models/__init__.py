@@ -3,7 +3,7 @@
 import inspect
 
 from ..errors import ConfigError
-from .cifar_resnet import CifarResNet, plain56, resnet56
+from .cifar_resnet import CifarResNet, plain20, plain56, resnet20, resnet56
 from .repvgg import RepVGG, repvgg_a0, repvgg_a1, repvgg_a2
 from .tower import ResidualTower, resolve_lam
 
@@ -11,6 +11,8 @@ MODELS = {
     "tower": ResidualTower,
     "resnet56": resnet56,
     "plain56": plain56,
+    "resnet20": resnet20,
+    "plain20": plain20,
     "repvgg_a0": repvgg_a0,
     "repvgg_a1": repvgg_a1,
     "repvgg_a2": repvgg_a2,
@@ -42,4 +44,4 @@ def build_model(name: str, in_channels: int = 3, num_classes: int = 10, **model_
 
 
 __all__ = ["MODELS", "build_model", "model_arg_names", "model_defaults", "ResidualTower", "resolve_lam", "CifarResNet",
-           "resnet56", "plain56", "RepVGG", "repvgg_a0", "repvgg_a1", "repvgg_a2"]
+           "resnet56", "plain56", "resnet20", "plain20", "RepVGG", "repvgg_a0", "repvgg_a1", "repvgg_a2"]

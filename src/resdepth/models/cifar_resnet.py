@@ -1,4 +1,5 @@
-"""CIFAR ResNet-56 (He et al., 2016, Section 4.2) and plain-56, the same net without shortcuts.
+"""CIFAR ResNet-56 (He et al., 2016, Section 4.2) and plain-56, the same net without shortcuts;
+ResNet-20 and plain-20 (3 blocks per stage) for small budgets.
 
 Three stages of 9 basic blocks at 16, 32 and 64 channels (6*9 + 2 = 56 weight layers). Shortcuts
 are option A: identity, or, where the shape changes, stride-2 subsampling with zero-padded
@@ -70,3 +71,11 @@ def resnet56(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
 
 def plain56(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
     return CifarResNet(56, residual=False, in_channels=in_channels, num_classes=num_classes)
+
+
+def resnet20(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
+    return CifarResNet(20, residual=True, in_channels=in_channels, num_classes=num_classes)
+
+
+def plain20(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
+    return CifarResNet(20, residual=False, in_channels=in_channels, num_classes=num_classes)

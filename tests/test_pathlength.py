@@ -1,0 +1,126 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from resdepth.linearize import LinearizablePReLU, to_prelu
+from resdepth.models import build_model
+from resdepth.pathlength import binomial_like, napl, path_length_distribution, total_variation
+
+
+def prelu_with_fraction(channels: int, nonlinear: int) -> LinearizablePReLU:
+    act = LinearizablePReLU(channels)
+    act.frozen[nonlinear:] = True
+    act.alpha.data[nonlinear:] = 1.0
+    return act
+
+
+class PlainChain(nn.Module):
+    def __init__(self, nonlinear_counts, channels=4):
+        super().__init__()
+        self.layers = nn.Sequential(*[
+            nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), prelu_with_fraction(channels, k))
+            for k in nonlinear_counts
+        ])
+
+    def forward(self, x):
+        return self.layers(x).mean(dim=(2, 3))
+
+
+class TwoBranch(nn.Module):
+    """relu(x + conv(relu(conv(x)))): paths meet 1 (skip) or 2 (branch) ReLUs."""
+
+    def __init__(self):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(2, 2, 1), nn.ReLU(), nn.Conv2d(2, 2, 1))
+        self.out = nn.ReLU()
+
+    def forward(self, x):
+        return self.out(x + self.branch(x))
+
+
+def test_plain_chain_napl_is_the_sum_of_nonlinear_fractions():
+    counts = [4, 1, 0, 3, 2]
+    model = PlainChain(counts)
+    p = np.array(counts) / 4
+    assert napl(model) == pytest.approx(p.sum())
+    dist = path_length_distribution(model)
+    poisson_binomial = np.array([1.0])
+    for pl in p:
+        poisson_binomial = np.convolve(poisson_binomial, [1 - pl, pl])
+    np.testing.assert_allclose(dist, poisson_binomial, atol=1e-12)
+
+
+def test_two_branch_residual_add_splits_evenly():
+    dist = path_length_distribution(TwoBranch())
+    np.testing.assert_allclose(dist, [0.0, 0.5, 0.5])
+    assert napl(TwoBranch()) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("name, args, expected", [
+    ("plain56", {}, 55.0),                           # 55 ReLUs on one chain
+    ("resnet56", {}, 1 + 27 * 1.5),                  # stem + 27 blocks: 1 (skip) or 2 (branch) ReLUs
+    ("tower", dict(depth=6, width=4), 1 + 6 * 0.5),  # stem + each branch's ReLU with probability 1/2
+])
+def test_napl_of_known_architectures(name, args, expected):
+    assert napl(build_model(name, 1, 10, **args)) == pytest.approx(expected)
+
+
+def test_layerwise_linearization_gives_an_integer_napl_equal_to_depth_minus_one():
+    model = build_model("repvgg_a0", 1, 10, width_scale=0.125).reparameterize()
+    to_prelu(model, torch.randn(2, 1, 32, 32), "layer")
+    acts = [m for m in model.modules() if isinstance(m, LinearizablePReLU)]
+    for act in acts[::3]:
+        act.frozen[:] = True
+    remaining = len(acts) - len(acts[::3])
+    assert napl(model) == remaining
+    assert napl(model) == float(int(napl(model)))
+    dist = path_length_distribution(model)
+    assert dist[remaining] == pytest.approx(1.0)  # fixed depth: every path has the same length
+
+
+def test_distribution_sums_to_one_and_has_mean_napl_on_channelwise_resnet():
+    model = to_prelu(build_model("resnet20", 1, 10), torch.randn(2, 1, 32, 32), "channel")
+    gen = torch.Generator().manual_seed(0)
+    for act in model.modules():
+        if isinstance(act, LinearizablePReLU):
+            act.frozen[:] = torch.rand(act.frozen.shape, generator=gen) < 0.6
+    dist = path_length_distribution(model)
+    assert dist.sum() == pytest.approx(1.0)
+    assert np.dot(np.arange(len(dist)), dist) == pytest.approx(napl(model))
+    assert 0 < napl(model) < napl(build_model("resnet20", 1, 10))
+
+
+def test_fractions_override_the_models_own_state():
+    model = PlainChain([4, 4, 4])
+    names = [n for n, m in model.named_modules() if isinstance(m, LinearizablePReLU)]
+    assert napl(model, {names[0]: 0.25, names[1]: 0.0}) == pytest.approx(1.25)
+
+
+def test_binomial_reference_has_the_same_mean_and_length():
+    dist = path_length_distribution(build_model("resnet56", 1, 10))
+    ref = binomial_like(dist)
+    assert len(ref) == len(dist)
+    assert ref.sum() == pytest.approx(1.0)
+    assert np.dot(np.arange(len(ref)), ref) == pytest.approx(np.dot(np.arange(len(dist)), dist))
+    assert total_variation(dist, dist) == 0.0 and 0 < total_variation(dist, ref) < 1
+    assert math.isclose(total_variation([1.0], [0.0, 1.0]), 1.0)
+
+
+def test_unknown_junction_is_refused():
+    class Gate(nn.Module):
+        def forward(self, x):
+            return x * torch.relu(x)
+
+    with pytest.raises(ValueError, match="only sums are junctions"):
+        napl(Gate())
+
+
+def test_functional_activations_count_as_nonlinear_units():
+    class Functional(nn.Module):
+        def forward(self, x):
+            return torch.relu(x) + x
+
+    np.testing.assert_allclose(path_length_distribution(Functional()), [0.5, 0.5])
