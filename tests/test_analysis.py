@@ -54,3 +54,41 @@ def test_committed_results_are_found_by_their_configs():
     for f in files:
         stored = json.loads(f.read_text())
         assert RunConfig.from_dict(stored["config"]).key == stored["key"] == f.stem, f
+
+
+def linearization_record(granularity, omega, seed, napl, acc, status="ok"):
+    return {"config": {"linearize": granularity, "omega": omega, "seed": seed}, "status": status,
+            "linearization": {"napl": napl}, "final": {"test_acc": acc} if status == "ok" else None}
+
+
+def test_matched_napl_gaps_interpolate_channelwise_accuracy_at_layerwise_napl():
+    from resdepth.analysis import gap_verdict, linearization_runs, matched_napl_gaps
+
+    records = []
+    for seed, shift in [(0, 0.0), (1, 0.01)]:
+        records += [linearization_record("channel", 0.1, seed, 2.0, 0.80 + shift),
+                    linearization_record("channel", 0.01, seed, 6.0, 0.90 + shift),
+                    linearization_record("layer", 1.0, seed, 4.0, 0.70 + shift),   # channel at NAPL 4: 0.85
+                    linearization_record("layer", 0.1, seed, 9.0, 0.95)]           # outside the channel range
+    records.append(linearization_record("layer", 10.0, 0, 0.0, 0.0, status="diverged"))
+    gaps = matched_napl_gaps(linearization_runs(records))
+    assert list(gaps["napl"]) == [4.0]
+    row = gaps.iloc[0]
+    assert row["channel_acc"] == pytest.approx(0.855) and row["layer_acc"] == pytest.approx(0.705)
+    assert row["gap"] == pytest.approx(0.15) and row["seeds"] == 2
+    assert row["gap_se"] == pytest.approx(0.0, abs=1e-12) and row["outside_spread"]  # the same gap for both seeds
+    lines, text, verdict = gap_verdict(gaps)
+    assert "+15.00" in text and verdict.startswith("partly")
+
+
+def test_gap_verdict_says_not_reproduced_when_layerwise_wins():
+    from resdepth.analysis import gap_verdict, linearization_runs, matched_napl_gaps
+
+    records = []
+    for seed, noise in [(0, 0.0), (1, 0.004), (2, -0.004)]:
+        records += [linearization_record("channel", 0.1, seed, 2.0, 0.70 + noise),
+                    linearization_record("channel", 0.01, seed, 6.0, 0.80 + noise),
+                    linearization_record("layer", 1.0, seed, 3.0, 0.85 + noise)]
+    gaps = matched_napl_gaps(linearization_runs(records))
+    assert gaps.iloc[0]["gap"] < 0
+    assert gap_verdict(gaps)[2] == "not reproduced"

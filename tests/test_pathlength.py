@@ -124,3 +124,29 @@ def test_functional_activations_count_as_nonlinear_units():
             return torch.relu(x) + x
 
     np.testing.assert_allclose(path_length_distribution(Functional()), [0.5, 0.5])
+
+
+def test_tower_order_mix_is_the_expansion_weighting():
+    from resdepth.pathlength import tower_order_mix
+
+    mix = tower_order_mix(4, 1.0)  # lam = 1: every path counts the same, Binomial(4, 1/2), after the stem unit
+    np.testing.assert_allclose(mix, [0, 1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16])
+    lam = 0.25
+    mix = tower_order_mix(16, lam, stem_units=0)
+    weights = np.array([math.comb(16, k) * lam**k for k in range(17)])
+    np.testing.assert_allclose(mix, weights / weights.sum())
+    # at lam = 1 the expansion weights and the even-split walk of NAPL agree
+    tower = build_model("tower", 1, 10, depth=4, width=4, lam="1")
+    np.testing.assert_allclose(path_length_distribution(tower), tower_order_mix(4, 1.0))
+
+
+def test_linearized_architecture_rebuilds_the_graph_of_a_stored_run():
+    from resdepth.linearize import linearized_architecture
+
+    record = {"config": {"model": "repvgg_a0", "model_args": {"width_scale": 0.125}, "epochs": 1,
+                         "start_from": "a/b", "linearize": "layer", "omega": 1.0},
+              "linearization": {"in_channels": 1, "num_classes": 10, "image_size": 32}}
+    model = linearized_architecture(record)
+    names = [n for n, m in model.named_modules() if isinstance(m, LinearizablePReLU)]
+    assert len(names) == 22
+    assert napl(model, {n: 0.0 for n in names[:10]}) == 12.0

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from .paths import project_data_dir
@@ -52,3 +53,86 @@ def format_cell(mean: float, se: float, scale: float = 100.0) -> str:
 def paper_numbers(name: str) -> pd.DataFrame:
     """A table of the paper's published numbers, committed under ``data/paper/``."""
     return pd.read_csv(project_data_dir() / "paper" / f"{name}.csv")
+
+
+def linearization_runs(records) -> pd.DataFrame:
+    """One line per post-training run: granularity, omega, seed, status, the final NAPL and the
+    final test accuracy (the net at the end of post-training is the one that has that NAPL)."""
+    return pd.DataFrame([
+        {"granularity": r["config"]["linearize"], "omega": r["config"]["omega"], "seed": r["config"]["seed"],
+         "status": r["status"],
+         "napl": r["linearization"]["napl"] if r["status"] == "ok" else math.nan,
+         "test_acc": r["final"]["test_acc"] if r["status"] == "ok" else math.nan}
+        for r in records
+    ])
+
+
+def matched_napl_gaps(runs: pd.DataFrame) -> pd.DataFrame:
+    """Channel-wise against layer-wise accuracy at matched NAPL (the paper's comparison).
+
+    For each seed and each layer-wise run (an integer NAPL), the channel-wise accuracy of the same
+    seed is interpolated linearly in NAPL between its two nearest channel-wise runs; layer-wise
+    NAPLs outside the channel-wise range are left out. Rows: one per layer-wise omega, with the mean
+    and standard error over seeds of NAPL, both accuracies and the gap (channel minus layer), the
+    spread of the gap over seeds, and whether the gap lies outside it (|mean| > 2 s.e.).
+    """
+    ok = runs[runs["status"] == "ok"]
+    matched = []
+    for seed, group in ok.groupby("seed"):
+        channel = group[group["granularity"] == "channel"].sort_values("napl")
+        if len(channel) < 2:
+            continue
+        for _, layer in group[group["granularity"] == "layer"].iterrows():
+            if not channel["napl"].min() <= layer["napl"] <= channel["napl"].max():
+                continue
+            acc_channel = float(np.interp(layer["napl"], channel["napl"], channel["test_acc"]))
+            matched.append({"omega_layer": layer["omega"], "seed": seed, "napl": layer["napl"],
+                            "channel_acc": acc_channel, "layer_acc": layer["test_acc"],
+                            "gap": acc_channel - layer["test_acc"]})
+    matched = pd.DataFrame(matched, columns=["omega_layer", "seed", "napl", "channel_acc", "layer_acc", "gap"])
+    rows = []
+    for omega, g in matched.groupby("omega_layer"):
+        se = g["gap"].sem() if len(g) > 1 else math.nan
+        rows.append({"omega_layer": omega, "napl": g["napl"].mean(), "seeds": len(g),
+                     "channel_acc": g["channel_acc"].mean(), "channel_se": g["channel_acc"].sem(),
+                     "layer_acc": g["layer_acc"].mean(), "layer_se": g["layer_acc"].sem(),
+                     "gap": g["gap"].mean(), "gap_se": se, "gap_min": g["gap"].min(), "gap_max": g["gap"].max(),
+                     "outside_spread": bool(se == se and abs(g["gap"].mean()) > 2 * se)})
+    return pd.DataFrame(rows).sort_values("napl").reset_index(drop=True) if rows else pd.DataFrame(rows)
+
+
+def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """``matched_napl_gaps`` formatted for the page: percentages with ± standard errors."""
+    if not len(gaps):
+        return pd.DataFrame({"note": ["no layer-wise NAPL falls inside the channel-wise range"]})
+    return pd.DataFrame({
+        "NAPL": gaps["napl"].round(2),
+        "channel-wise acc. (%)": [format_cell(m, s) for m, s in zip(gaps["channel_acc"], gaps["channel_se"])],
+        "layer-wise acc. (%)": [format_cell(m, s) for m, s in zip(gaps["layer_acc"], gaps["layer_se"])],
+        "gap (points)": [format_cell(m, s) for m, s in zip(gaps["gap"], gaps["gap_se"])],
+        "seeds": gaps["seeds"],
+        "outside spread": gaps["outside_spread"],
+    })
+
+
+def gap_verdict(gaps: pd.DataFrame) -> tuple:
+    """(summary lines, gap text at the lowest matched NAPL, verdict) for the variable-depth claim:
+    channel-wise beats layer-wise at low NAPL, outside the seed spread, more so as NAPL falls."""
+    if not len(gaps):
+        return ["No layer-wise NAPL falls inside the channel-wise range."], "no matched NAPL", "not run"
+    low = gaps.iloc[0]
+    gap_text = f"{100 * low['gap']:+.2f} ± {100 * low['gap_se']:.2f} points at NAPL {low['napl']:.0f}"
+    trend = np.corrcoef(gaps["napl"], gaps["gap"])[0, 1] if len(gaps) > 2 else math.nan
+    lines = [
+        f"Channel-wise beats layer-wise at {(gaps['gap'] > 0).sum()} of {len(gaps)} matched NAPLs.",
+        f"At the lowest matched NAPL ({low['napl']:.0f}): channel-wise {100 * low['channel_acc']:.2f}%, "
+        f"layer-wise {100 * low['layer_acc']:.2f}%, gap {gap_text}; outside the seed spread: {low['outside_spread']}.",
+        f"Correlation of the gap with NAPL: {trend:+.2f} (the paper's claim: the gap grows as NAPL falls, so negative).",
+    ]
+    if low["gap"] > 0 and low["outside_spread"]:
+        verdict = "reproduced" if trend < 0 else "partly reproduced (gap at low NAPL, but it does not grow as NAPL falls)"
+    elif low["gap"] > 0:
+        verdict = "partly reproduced (the gap has the paper's sign but lies within the seed spread)"
+    else:
+        verdict = "not reproduced"
+    return lines, gap_text, verdict

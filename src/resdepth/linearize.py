@@ -162,3 +162,15 @@ def post_train(start, granularity: str, omega: float, epochs: int, lr: float, se
     from .results import run_or_load
 
     return run_or_load(post_train_config(start, granularity, omega, epochs, lr, seed, **kwargs), profile)
+
+
+def linearized_architecture(record: dict) -> nn.Module:
+    """A fresh net of the shape a stored post-training run trained (fused, PReLUs, untrained
+    weights), for analyses that need only its graph and the record's nonlinear fractions."""
+    from .config import RunConfig
+    from .models import build_model
+
+    cfg, info = RunConfig.from_dict(record["config"]), record["linearization"]
+    model = build_model(cfg.model, info["in_channels"], info["num_classes"], **cfg.model_kwargs)
+    example = torch.zeros(1, info["in_channels"], info["image_size"], info["image_size"])
+    return linearizable(model.eval(), example, cfg.linearize)

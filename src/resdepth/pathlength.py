@@ -118,3 +118,17 @@ def total_variation(p: np.ndarray, q: np.ndarray) -> float:
     """0.5 * sum |p - q|, the arrays zero-padded to the same length."""
     n = max(len(p), len(q))
     return 0.5 * float(np.abs(np.pad(p, (0, n - len(p))) - np.pad(q, (0, n - len(q)))).sum())
+
+
+def tower_order_mix(depth: int, lam: float, stem_units: int = 1) -> np.ndarray:
+    """The residual tower's paths weighted as in the Residual Expansion Theorem.
+
+    f = sum_k lam^k M_k, and M_k sums the C(n, k) paths through k of the n branches. If every path
+    counted the same, order k would carry C(n, k) lam^k / (1 + lam)^n of the function:
+    Binomial(n, lam / (1 + lam)). Each branch holds one activation and the stem ``stem_units``, so
+    this is also a distribution of nonlinear units per path, comparable with
+    ``path_length_distribution`` (which splits 1/2 at every add, whatever lam is).
+    """
+    p = lam / (1 + lam)
+    orders = np.array([math.comb(depth, k) * p**k * (1 - p) ** (depth - k) for k in range(depth + 1)])
+    return np.concatenate([np.zeros(stem_units), orders])

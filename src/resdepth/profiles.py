@@ -91,6 +91,18 @@ BUDGETS = {
                       omegas={"channel": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
                               "layer": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}),
     },
+    # Proposition 1 and parameter counts: no training, real images from the committed sample.
+    "function_space": {
+        "smoke": dict(dim=16, seeds=[0], images=16, eps_min=1e-3, eps_max=100.0, eps_points=6),
+        "book": dict(dim=64, seeds=[0, 1, 2], images=256, eps_min=1e-5, eps_max=100.0, eps_points=15),
+        "paper": dict(dim=64, seeds=[0, 1, 2, 3, 4], images=1000, eps_min=1e-5, eps_max=100.0, eps_points=15),
+    },
+    # Part III: the towers' path mix (at init) against the linearized nets (stored runs).
+    "paths_across_papers": {
+        "smoke": dict(depths=[2, 4], width=8, images=8, seeds=[0]),
+        "book": dict(depths=[4, 8, 16, 32, 64, 128], width=16, images=64, seeds=[0, 1, 2]),
+        "paper": dict(depths=[4, 8, 16, 32, 64, 128, 256], width=64, images=256, seeds=[0, 1, 2, 3, 4]),
+    },
 }
 
 

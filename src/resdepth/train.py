@@ -297,6 +297,8 @@ def train(
     }
     if cfg.linearize:
         fractions = nonlinear_fractions(model)
-        record["linearization"] = {"napl": napl(model), "slopes": slope_count(model),
-                                   "nonlinear_fractions": fractions}
+        record["linearization"] = {
+            "napl": napl(model), "slopes": slope_count(model), "nonlinear_fractions": fractions,
+            "in_channels": data.in_channels, "num_classes": data.num_classes, "image_size": data.test_x.shape[-1],
+        }
     return record, model
