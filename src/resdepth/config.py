@@ -16,7 +16,8 @@ from .models import MODELS, model_arg_names, model_defaults, resolve_lam
 
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
-HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01}
+HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01,
+                         "alpha_lr": None}
 LINEARIZE = ("", "channel", "layer")
 
 
@@ -59,6 +60,7 @@ class RunConfig:
     linearize: str = ""
     omega: float = 0.0
     freeze_threshold: float = 0.01
+    alpha_lr: float | None = None
 
     def __post_init__(self):
         args = self.model_args
@@ -68,6 +70,8 @@ class RunConfig:
         object.__setattr__(self, "milestones", tuple(float(m) for m in self.milestones))
         for name in ("lr", "momentum", "weight_decay", "gamma", "omega", "freeze_threshold"):
             object.__setattr__(self, name, float(getattr(self, name)))
+        if self.alpha_lr is not None:
+            object.__setattr__(self, "alpha_lr", float(self.alpha_lr))
         self.validate()
 
     def validate(self):
@@ -109,6 +113,8 @@ class RunConfig:
             raise ConfigError(f"omega must be a finite number >= 0; got {self.omega}")
         if not 0 < self.freeze_threshold < 1:
             raise ConfigError(f"freeze_threshold must lie in (0, 1); got {self.freeze_threshold}")
+        if self.alpha_lr is not None and not (math.isfinite(self.alpha_lr) and self.alpha_lr > 0):
+            raise ConfigError(f"alpha_lr must be a finite number > 0, or None for lr; got {self.alpha_lr}")
         if self.eval_every is not None and self.eval_every < 1:
             raise ConfigError(f"eval_every must be >= 1 step, or None for once per epoch; got {self.eval_every}")
 

@@ -75,8 +75,34 @@ def linearization_configs(settings: dict, start: RunConfig) -> list:
     return [
         post_train_config(start, granularity, omega, epochs=settings["post_epochs"], lr=settings["post_lr"],
                           seed=seed, weight_decay=settings["weight_decay"], batch_size=settings["batch_size"],
-                          train_images=settings["post_train_images"])
+                          train_images=settings["post_train_images"], alpha_lr=settings["alpha_lr"])
         for seed in settings["seeds"]
         for granularity in ("channel", "layer")
         for omega in settings["omegas"][granularity]
     ]
+
+
+def run_linearization_study(settings: dict, experiment: str, profile: str) -> tuple:
+    """(start config, start record, post-training records) of a linearization chapter: each run
+    is loaded from the store, or trained if it is missing."""
+    from .results import run_or_load, sweep
+
+    start_cfg = linearization_start_config(settings, experiment)
+    start = run_or_load(start_cfg, profile=profile, save_weights=True)
+    return start_cfg, start, sweep(linearization_configs(settings, start_cfg), profile=profile)
+
+
+def linearization_budget(settings: dict, start: dict, records: list) -> str:
+    """The budget of a linearization chapter, in words, for the top of its figures."""
+    from .results import compute_used
+
+    post_images = settings["post_train_images"] or "all"
+    return (
+        f"Start network: {settings['start_model']} {settings['start_args'] or ''} on {settings['dataset']}, "
+        f"{settings['epochs']} epochs (cosine, lr {settings['lr']}, weight decay {settings['weight_decay']}), seed "
+        f"{settings['start_seed']}:\n  test accuracy {start['final']['test_acc']:.4f}, {compute_used([start])}.\n"
+        f"Post-training: {settings['post_epochs']} epoch(s) on {post_images} training images, cosine from lr "
+        f"{settings['post_lr']} (slopes {settings['alpha_lr']}), freeze threshold 0.01, seeds {settings['seeds']},\n  omega channel-wise "
+        f"{settings['omegas']['channel']}, layer-wise {settings['omegas']['layer']}; {len(records)} runs, "
+        f"{compute_used(records)}."
+    )

@@ -138,10 +138,11 @@ def linearizable(model: nn.Module, example_input: torch.Tensor, granularity: str
 
 def post_train_config(start, granularity: str, omega: float, epochs: int, lr: float, seed: int = 0,
                       weight_decay: float = 5e-4, train_images: int | None = None, eval_every: int | None = None,
-                      freeze_threshold: float = 0.01, batch_size: int = 128):
+                      freeze_threshold: float = 0.01, batch_size: int = 128, alpha_lr: float | None = None):
     """The ``RunConfig`` of one post-training run from the stored start run ``start``.
 
-    Loss: cross-entropy + omega * L0.5, cosine schedule from ``lr``; the slopes get no weight decay.
+    Loss: cross-entropy + omega * L0.5, cosine schedule from ``lr`` (the slopes from ``alpha_lr``,
+    if given); the slopes get no weight decay.
     """
     from .config import RunConfig
 
@@ -151,7 +152,7 @@ def post_train_config(start, granularity: str, omega: float, epochs: int, lr: fl
         dataset=start.dataset, epochs=epochs, batch_size=batch_size, lr=lr, momentum=0.9,
         weight_decay=weight_decay, schedule="cosine", augment=start.augment, seed=seed, eval_every=eval_every,
         train_images=train_images, start_from=f"{start.experiment}/{start.key}", linearize=granularity,
-        omega=float(omega), freeze_threshold=freeze_threshold,
+        omega=float(omega), freeze_threshold=freeze_threshold, alpha_lr=alpha_lr,
     )
 
 

@@ -66,20 +66,21 @@ def lr_factor(cfg: RunConfig, total_steps: int):
     return factor
 
 
-def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list:
-    """Weight decay on every parameter except those flagged ``no_weight_decay`` (e.g. PReLU slopes)."""
+def parameter_groups(model: torch.nn.Module, weight_decay: float, no_decay_lr: float | None = None) -> list:
+    """Weight decay on every parameter except those flagged ``no_weight_decay`` (PReLU slopes),
+    which form their own group, with learning rate ``no_decay_lr`` if given."""
     decay, no_decay = [], []
     for p in model.parameters():
         (no_decay if getattr(p, "no_weight_decay", False) else decay).append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}]
     if no_decay:
-        groups.append({"params": no_decay, "weight_decay": 0.0})
+        groups.append({"params": no_decay, "weight_decay": 0.0, **({"lr": no_decay_lr} if no_decay_lr else {})})
     return groups
 
 
 def make_optimizer(model, cfg: RunConfig, device: torch.device) -> torch.optim.SGD:
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.SGD(parameter_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum, **fast)
+    return torch.optim.SGD(parameter_groups(model, cfg.weight_decay, cfg.alpha_lr), lr=cfg.lr, momentum=cfg.momentum, **fast)
 
 
 @torch.no_grad()
