@@ -134,7 +134,8 @@ display(pd.DataFrame({
     "devices": by_experiment["device"].agg(lambda d: "; ".join(sorted(set(d)))),
     "torch": by_experiment["torch"].agg(joined),
     "python": by_experiment["python"].agg(joined),
-    "commits": by_experiment["commit"].agg(joined),
+    "commits": by_experiment["commit"].agg(lambda c: joined(c) if c.nunique() <= 3
+                                           else f"{c.nunique()} commits: {', '.join(sorted(set(c))[:2])}, …"),
     "dates": by_experiment["date"].agg(lambda d: f"{d.min()} to {d.max()}" if d.min() != d.max() else d.min()),
 }))
 
