@@ -195,6 +195,7 @@ BAD_OUTPUT = [
     (re.compile(r"\b\w*(Warning|Error): "), "a warning or error message"),
     (re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>"), "a raw object repr"),
     (re.compile(r"<Figure size \d+x\d+ with \d+ Axes>|<(matplotlib|seaborn)\.[\w.]+"), "a raw figure repr"),
+    (re.compile(r"\bnp\.(int|uint|float|bool|str)\w*\(|\bnp\.(True|False)_\b|\btensor\(\["), "a numpy or torch scalar repr"),
 ]
 
 
