@@ -1,15 +1,18 @@
 # The two commands of the README:
 #   make book   builds the book into _build/html (executes every notebook in the "book" profile;
 #               stored results in data/results are loaded, missing ones are trained)
-#   make test   runs the unit tests and executes every notebook with nbval in the "smoke" profile
+#   make test   runs the unit tests, executes every notebook with nbval in the "smoke" profile, and
+#               builds the book and reads every page in headless Chromium (tests/test_browser.py,
+#               marker "browser"; it skips only where Chromium is not installed)
 # Both create .venv and install requirements.txt and the package on first use.
+#   make browser-test   the browser test alone, on the _build/html that `make book` left
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: book test notebooks clean
+.PHONY: book test browser-test notebooks clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +22,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 book: $(VENV)/.installed
-	$(BIN)/jupyter-book build . -W --keep-going
+	RESDEPTH_PROFILE=book $(BIN)/jupyter-book build . -W --keep-going
 
 notebooks: $(VENV)/.installed
 	$(BIN)/jupytext --to ipynb --quiet $(NOTEBOOKS)
@@ -27,5 +30,8 @@ notebooks: $(VENV)/.installed
 test: notebooks
 	RESDEPTH_PROFILE=smoke $(BIN)/python -m pytest tests $(NOTEBOOKS:.py=.ipynb) --nbval-lax -p no:cacheprovider
 
+browser-test: $(VENV)/.installed
+	RESDEPTH_BOOK_BUILT=1 $(BIN)/python -m pytest tests/test_browser.py -m browser -p no:cacheprovider -s
+
 clean:
-	rm -rf _build notebooks/*.ipynb data/smoke-results data/checkpoints/smoke-results
+	rm -rf _build notebooks/*.ipynb book/*.ipynb data/smoke-results data/checkpoints/smoke-results

@@ -14,10 +14,13 @@
 # %% [markdown]
 # # The combinatorial explosion, measured
 #
-# Section 3.1 of Dherin & Munn: the order-$k$ term of the expansion sums $O(n^k)$ paths, so without
-# a constraint on $\lambda$ the output of a deep residual tower grows uncontrollably with depth.
+# Section 3.1 of Dherin & Munn {cite:p}`dherin2025depth`: the order-$k$ term of the expansion sums
+# $O(n^k)$ paths, so without a constraint on $\lambda$ the output of a deep residual tower grows
+# uncontrollably with depth.
 # That, they argue, is why deep ResNets have needed normalization, and why $\lambda = 1/n$ (a sum
-# becomes an average) or $\lambda = 1/\sqrt{n}$ lets them train without it.
+# becomes an average) or $\lambda = 1/\sqrt{n}$ lets them train without it. They read the
+# normalization-free methods Fixup {cite:p}`zhang2019fixup` and SkipInit {cite:p}`de2020skipinit`,
+# which scale residual branches down at initialisation, as ways of taming the same explosion.
 #
 # Here we measure it directly at initialisation: the tower gain $\|R(z)\|/\|z\|$ and the logit
 # norm against depth $n$, for $\lambda \in \{1, 1/\sqrt{n}, 1/n\}$, with and without BatchNorm in
@@ -77,3 +80,17 @@ scaled_bounded = all(mean_gain.loc[("without BN", rule, deepest)] < 10 for rule 
 print("Verdict: the explosion at λ=1 without BN and its taming by 1/n and 1/√n are",
       "reproduced at initialisation." if (crossover is not None and scaled_bounded) else "not reproduced here.")
 table.map(lambda v: f"{v:.3g}")
+
+# %% tags=["remove-cell"]
+# Values for the reproduction report (book/reproduction_report.md), computed above.
+from myst_nb import glue
+
+glue("explosion_crossover", f"n = {crossover}" if crossover is not None else f"never up to n = {deepest}", display=False)
+glue("explosion_deepest", deepest, display=False)
+glue("explosion_gain_lam1", float(plain.loc[deepest]), display=False)
+glue("explosion_gain_sqrt", float(mean_gain.loc[("without BN", "1/sqrt(n)", deepest)]), display=False)
+glue("explosion_gain_n", float(mean_gain.loc[("without BN", "1/n", deepest)]), display=False)
+glue("explosion_gain_bn", float(mean_gain.loc[("with BN", "1", deepest)]), display=False)
+glue("explosion_verdict", "reproduced" if (crossover is not None and scaled_bounded) else "not reproduced", display=False)
+glue("explosion_budget", f"at init; n ≤ {deepest}, width {settings['width']}; {len(settings['seeds'])} seeds; "
+     f"{settings['images']} images", display=False)

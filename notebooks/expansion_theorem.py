@@ -14,7 +14,7 @@
 # %% [markdown]
 # # The Residual Expansion Theorem, checked numerically
 #
-# Theorem 3.1 of Dherin & Munn: for $f = D \circ R \circ E$ with a tower
+# Theorem 3.1 of Dherin & Munn {cite:p}`dherin2025depth`: for $f = D \circ R \circ E$ with a tower
 # $R = (1 + \lambda F_n) \circ \cdots \circ (1 + \lambda F_1)$, an affine decoder
 # $D(z) = W_\eta\,\mathrm{pool}(z) + b_\eta$ and $z = E(x)$,
 #
@@ -28,8 +28,12 @@
 #
 # The proof is a Taylor expansion, which needs smooth branches. Critics noted that ReLU has kinks,
 # so we measure both: GELU and tanh (smooth) and ReLU. All towers are freshly initialised (Flax
-# LeCun-normal init), in float64, evaluated on real Fashion-MNIST test images from the committed
-# sample.
+# LeCun-normal init), in float64, evaluated on real Fashion-MNIST {cite:p}`xiao2017fashion` test
+# images from the committed sample.
+#
+# The expansion makes precise the picture of Veit et al. {cite:p}`veit2016residual`, who read a
+# residual network {cite:p}`he2016deep` as an ensemble of many shallower paths: $M_0$ is the path
+# through no block, $M_1$ the paths through one block, $M_2$ those through two.
 
 # %% tags=["parameters"]
 import os
@@ -102,6 +106,17 @@ print(f"ReLU: slope {s['relu']:.2f}. With finitely many inputs, every pre-activa
       f"from its kink, so for λ small enough no unit switches and the expansion holds; the measured slope "
       f"{'stays close to 3' if abs(s['relu'] - 3) < 0.3 else 'departs from 3'} over this λ range.")
 
+# %% tags=["remove-cell"]
+# Values for the reproduction report (book/reproduction_report.md), computed above.
+from myst_nb import glue
+
+glue("expansion_slope_gelu", float(s["gelu"]), display=False)
+glue("expansion_slope_tanh", float(s["tanh"]), display=False)
+glue("expansion_slope_relu", float(s["relu"]), display=False)
+glue("expansion_verdict", "reproduced" if smooth_ok else "not reproduced", display=False)
+glue("expansion_budget", f"at init; n = {settings['depth']}, width {settings['width']}; {len(settings['seeds'])} seeds; "
+     f"{settings['images']} images", display=False)
+
 # %% [markdown]
 # ## The three terms
 #
@@ -118,7 +133,8 @@ plt.show()
 # ## How many paths: $\binom{n}{k}$
 #
 # The order-$k$ term sums over at least $\binom{n}{k}$ products of $k$ branches, $O(n^k)$ of them;
-# all orders together make $2^n$ paths. This is the combinatorial explosion the next chapter
+# all orders together make $2^n$ paths, the count Veit et al. {cite:p}`veit2016residual` gave for the
+# unravelled view of a residual network. This is the combinatorial explosion the next chapter
 # measures.
 
 # %% tags=["hide-input"]

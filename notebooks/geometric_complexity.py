@@ -14,8 +14,9 @@
 # %% [markdown]
 # # Geometric complexity to first order, and the embedding of shallow towers
 #
-# **Corollary B.0.1** (Dherin & Munn, Appendix B). The geometric complexity
-# $\langle f, D\rangle_G = \frac{1}{|D|}\sum_{x \in D}\|\nabla_x f(x)\|_F^2$ of a residual tower is,
+# **Corollary B.0.1** (Dherin & Munn {cite:p}`dherin2025depth`, Appendix B). The geometric
+# complexity of Dherin et al. {cite:p}`dherin2022geometric`,
+# $\langle f, D\rangle_G = \frac{1}{|D|}\sum_{x \in D}\|\nabla_x f(x)\|_F^2$, of a residual tower is,
 # to first order in $\lambda$,
 #
 # $$ \langle f, D\rangle_G = \langle M_0, D\rangle_G
@@ -97,6 +98,17 @@ print(f"Fraction of towers whose first-order coefficient 2·mean Tr(AᵀB) is ne
 print("Verdict: Corollary B.0.1 " + ("reproduced" if all(1.7 < s < 2.3 for s in slope.values()) else "not reproduced")
       + " at initialisation (the first-order formula is exact up to O(λ²)).")
 
+# %% tags=["remove-cell"]
+# Values for the reproduction report (book/reproduction_report.md), computed above.
+from myst_nb import glue
+
+glue("gc_error_slopes", ", ".join(f"{a} {v:.2f}" for a, v in slope.items()), display=False)
+glue("gc_verdict", "reproduced" if all(1.7 < v < 2.3 for v in slope.values()) else "not reproduced", display=False)
+glue("gc_negative_fraction", float(negative), display=False)
+glue("gc_negative_verdict", "reproduced" if negative > 0 else "not observed", display=False)
+glue("gc_budget", f"at init; n = {settings['depth']}, width {settings['width']}; {len(settings['seeds'])} seeds × 2 "
+     f"activations; {settings['images']} images", display=False)
+
 # %% [markdown]
 # ## Appendix C: zeroing the last block embeds the shallower tower
 
@@ -111,3 +123,7 @@ embedding = pd.DataFrame(checks)
 print("Verdict: " + ("reproduced exactly (bit-identical outputs and losses)." if (embedding["max_abs_diff"] == 0).all()
                      else "not exact."))
 embedding
+
+# %% tags=["remove-cell"]
+glue("embedding_max_diff", float(embedding["max_abs_diff"].max()), display=False)
+glue("embedding_verdict", "reproduced" if (embedding["max_abs_diff"] == 0).all() else "not reproduced", display=False)

@@ -14,11 +14,16 @@
 # %% [markdown]
 # # Table 1: trainable depth without BatchNorm
 #
-# Dherin & Munn's Table 1 trains the residual tower at depths $n \in \{10, 100, 1000\}$ with four
+# Dherin & Munn's Table 1 {cite:p}`dherin2025depth` trains the residual tower at depths $n \in \{10, 100, 1000\}$ with four
 # treatments of the branches: $\lambda = 1$ with BatchNorm, $\lambda = 1$ without, and the
 # normalization-free scalings $\lambda = 1/n$ and $\lambda = 1/\sqrt{n}$. Their claim: without
 # normalization, $\lambda = 1$ stops training as depth grows, while $1/n$ and $1/\sqrt{n}$ keep it
-# stable, and $1/\sqrt{n}$ recovers most of the accuracy of BatchNorm.
+# stable, and $1/\sqrt{n}$ recovers most of the accuracy of BatchNorm. Fixup
+# {cite:p}`zhang2019fixup` and SkipInit {cite:p}`de2020skipinit` reached normalization-free training
+# of deep ResNets {cite:p}`he2016deep` by other scalings of the branches.
+#
+# The paper trains on CIFAR-10 {cite:p}`krizhevsky2009learning`; this book's runs use Fashion-MNIST
+# {cite:p}`xiao2017fashion` at a smaller width and far fewer steps (see the budget below).
 #
 # Each cell below follows the paper's rule (Appendix A.2): for each learning rate, the mean and
 # standard error over seeds of each run's best test accuracy; the cell shows the learning rate
@@ -71,7 +76,8 @@ print(f"Budget: dataset {settings['dataset']}, {budget} per run, batch {settings
 # ## Ours against the paper's
 #
 # Our cells (best test accuracy, %, mean ± standard error over seeds, and the winning learning
-# rate), beside the paper's CIFAR-10 numbers at width 256 and 160k steps.
+# rate), beside the paper's CIFAR-10 {cite:p}`krizhevsky2009learning` numbers at width 256 and 160k
+# steps.
 
 # %% tags=["hide-input"]
 paper = paper_numbers("table1")
@@ -130,3 +136,24 @@ reproduced = bn_free_fails and scaled_train and gap_sqrt < gap_n
 print("Verdict at this budget:", "reproduced" if reproduced else ("partly reproduced" if (bn_free_fails or scaled_train)
                                                                  else "not reproduced"),
       f"— on {settings['dataset']}, not CIFAR-10, with width {settings['width']} and {budget} per run.")
+
+# %% tags=["remove-cell"]
+# Values for the reproduction report (book/reproduction_report.md), computed above.
+from myst_nb import glue
+
+glue("table1_deep", deep, display=False)
+glue("table1_bn_free_deep", "diverged at every learning rate" if bn_free_fails else "trained", display=False)
+glue("table1_bn_free_verdict", "reproduced" if bn_free_fails else "not reproduced", display=False)
+glue("table1_scaled_train", "yes" if scaled_train else "no", display=False)
+glue("table1_scaled_verdict", "reproduced" if scaled_train else "not reproduced", display=False)
+glue("table1_gap_sqrt", float(100 * gap_sqrt), display=False)
+glue("table1_gap_n", float(100 * gap_n), display=False)
+glue("table1_paper_gap_sqrt", float(paper_gap("λ=1/√n without BN")), display=False)
+glue("table1_paper_gap_n", float(paper_gap("λ=1/n without BN")), display=False)
+glue("table1_gap_verdict", "reproduced" if gap_sqrt < gap_n else "not reproduced", display=False)
+glue("table1_verdict", "reproduced" if reproduced else ("partly reproduced" if (bn_free_fails or scaled_train)
+                                                        else "not reproduced"), display=False)
+hours = sum(r["provenance"]["wall_time_s"] for r in records) / 3600
+devices = ", ".join(sorted({r["provenance"]["device"].split(" (")[0] for r in records}))
+glue("table1_budget", f"{settings['dataset']}; n ∈ {{{', '.join(map(str, settings['depths']))}}}, width {settings['width']}; "
+     f"{budget}; {len(settings['lrs'])} lr × {len(settings['seeds'])} seeds; {hours:.1f} h on {devices}", display=False)

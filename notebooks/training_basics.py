@@ -15,14 +15,15 @@
 # # Training a residual tower
 #
 # This chapter shows the machinery every later chapter stands on, on one real run: the residual
-# tower of Dherin & Munn (*On residual network depth*, Appendix A), with branches scaled by
-# $\lambda = 1/\sqrt{n}$ and no BatchNorm in the tower,
+# tower of Dherin & Munn {cite:p}`dherin2025depth` (Appendix A), a ResNet {cite:p}`he2016deep` of
+# constant width and stride 1, with branches scaled by $\lambda = 1/\sqrt{n}$ and no BatchNorm in
+# the tower,
 #
 # $$ f(x) = D\big(R(E(x))\big), \qquad R = (1 + \lambda F_n) \circ \cdots \circ (1 + \lambda F_1), \qquad
 #    F_i(z) = \mathrm{Conv}_{3\times 3}\big(\mathrm{ReLU}(\mathrm{Conv}_{3\times 3}(z))\big), $$
 #
-# trained on Fashion-MNIST (zero-padded to 32×32) with SGD and momentum 0.9, a constant learning
-# rate and no weight decay, as in the paper's Appendix A.
+# trained on Fashion-MNIST {cite:p}`xiao2017fashion` (zero-padded to 32×32) with SGD and momentum
+# 0.9, a constant learning rate and no weight decay, as in the paper's Appendix A.
 #
 # Every number below is read from the results store in `data/results/`. A run that is not stored
 # yet is trained first, then stored under the hash of its configuration together with its

@@ -1,0 +1,199 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Methods and budget
+#
+# This page is generated from the results store each time the book is built: every table below is
+# computed from the JSON files in `data/results/<experiment>/` (one per training run, named by the
+# hash of its configuration) and from the budgets in `src/resdepth/profiles.py`. Nothing on it is
+# typed by hand, so it cannot fall out of step with the runs the chapters show.
+#
+# ## Data and preprocessing
+#
+# - **Fashion-MNIST** {cite:p}`xiao2017fashion` (the book's default): 60,000 training and 10,000
+#   test grey-scale images of 28×28 pixels, zero-padded to 32×32 so that the models see the input
+#   size of CIFAR. Read from Debian's `dataset-fashion-mnist` package when installed.
+# - **CIFAR-10 and CIFAR-100** {cite:p}`krizhevsky2009learning` (the papers' datasets, used by the
+#   `paper` profile): 32×32 colour images, 50,000 for training and 10,000 for testing.
+# - **ImageNet** (Part II of the papers' setting): an ImageFolder tree, resized to 64×64.
+# - **The sample** in `data/sample/`: 2,000 training and 1,000 test Fashion-MNIST images,
+#   class-balanced, for the tests, the `smoke` profile and the analyses at initialisation.
+#
+# Every image is normalized per channel with the training set's mean and standard deviation.
+# Training batches are augmented as in the papers: zero-padding by 4 pixels, a random 32×32 crop
+# and a random horizontal flip; test images are not augmented.
+#
+# ## Models and training
+#
+# - **Residual tower** of Dherin & Munn {cite:p}`dherin2025depth` (Appendix A): an encoder and a
+#   decoder as in ResNet {cite:p}`he2016deep`, and between them $n$ blocks $x + \lambda F(x)$ with
+#   $F = \mathrm{Conv}_{3\times3} \circ \mathrm{ReLU} \circ \mathrm{Conv}_{3\times3}$ at constant
+#   width and stride 1, with or without BatchNorm in $F$.
+# - **ResNet-56 and its plain twin** {cite:p}`he2016deep`, and **RepVGG-A0/A1/A2**
+#   {cite:p}`ding2021repvgg`, for Part II {cite:p}`mehmeti2025deeper`.
+#
+# All runs use SGD with momentum 0.9 and the cross-entropy loss; the learning rate, schedule,
+# batch size and length of each run are in the budgets and the run list below.
+
+# %% tags=["remove-input"]
+import importlib.metadata
+import math
+import platform
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from resdepth.paths import results_dir
+from resdepth.profiles import BUDGETS
+from resdepth.results import compute_used, git_commit, read_result
+
+pd.set_option("display.max_rows", 500)
+pd.set_option("display.max_colwidth", 80)
+
+store = results_dir("book")
+records = [(path, read_result(path)) for path in sorted(store.glob("*/*.json"))]
+
+
+def describe_model(config):
+    args = config["model_args"]
+    if config["model"] == "tower":
+        bn = "with BN" if args.get("batchnorm") else "without BN"
+        return f"tower n={args.get('depth')}, width {args.get('width')}, λ={args.get('lam')}, {bn}"
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(args.items()))
+    return config["model"] + (f" ({extra})" if extra else "")
+
+
+runs = pd.DataFrame([
+    {
+        "experiment": path.parent.name,
+        "run": r["key"],
+        "model": describe_model(r["config"]),
+        "dataset": r["config"]["dataset"],
+        "length": f"{r['config']['epochs']} epoch(s)" if r["config"].get("epochs") else f"{r['config']['steps']} steps",
+        "batch": r["config"]["batch_size"],
+        "lr": r["config"]["lr"],
+        "seed": r["config"]["seed"],
+        "status": r["status"],
+        "best test acc": r["best"]["test_acc"] if r.get("best") else float("nan"),
+        "device": r["provenance"]["device"],
+        "wall time (min)": r["provenance"]["wall_time_s"] / 60,
+        "torch": r["provenance"]["torch"],
+        "python": r["provenance"]["python"],
+        "commit": (r["provenance"].get("git_commit") or "unknown")[:8],
+        "date": r["provenance"]["date"][:10],
+    }
+    for path, r in records
+])
+all_records = [r for _, r in records]
+display(Markdown(f"The store `data/results/` holds **{len(runs)} runs** in **{runs['experiment'].nunique()} "
+                 f"experiments**: {compute_used(all_records)}."))
+glue("methods_runs", len(runs), display=False)
+glue("methods_compute", compute_used(all_records), display=False)
+
+# %% [markdown]
+# ## Runs and compute per experiment
+#
+# For each experiment: the datasets and models its runs used, how many runs finished or diverged,
+# the training time summed over its runs and the devices that ran them, and the software and code
+# versions recorded in the runs' provenance.
+
+# %% tags=["remove-input"]
+def joined(values):
+    return ", ".join(sorted({str(v) for v in values}))
+
+
+def training_hours(group):
+    return round(group["wall time (min)"].sum() / 60, 2)
+
+
+by_experiment = runs.groupby("experiment")
+display(Markdown("**What ran.** Runs per experiment and how they ended; training time summed over the runs."))
+display(pd.DataFrame({
+    "datasets": by_experiment["dataset"].agg(joined),
+    "models": by_experiment["model"].agg(lambda m: joined(m.str.split(",").str[0])),
+    "runs": by_experiment.size(),
+    "finished": by_experiment["status"].agg(lambda s: int((s == "ok").sum())),
+    "diverged": by_experiment["status"].agg(lambda s: int((s == "diverged").sum())),
+    "training (h)": by_experiment.apply(training_hours, include_groups=False),
+}))
+display(Markdown("**Where and with what.** The devices, software and code versions in the runs' provenance."))
+display(pd.DataFrame({
+    "devices": by_experiment["device"].agg(lambda d: "; ".join(sorted(set(d)))),
+    "torch": by_experiment["torch"].agg(joined),
+    "python": by_experiment["python"].agg(joined),
+    "commits": by_experiment["commit"].agg(lambda c: joined(c) if c.nunique() <= 3
+                                           else f"{c.nunique()} commits: {', '.join(sorted(set(c))[:2])}, …"),
+    "dates": by_experiment["date"].agg(lambda d: f"{d.min()} to {d.max()}" if d.min() != d.max() else d.min()),
+}))
+
+# %% [markdown]
+# ## Budgets per profile
+#
+# Each notebook takes its settings from one of three profiles (`profile` in its `parameters`
+# cell): `smoke` exercises the code in seconds on the sample and its numbers are never results;
+# `book` is what this book shows; `paper` is the paper's own setting. A value passed to the
+# notebook (with `papermill -p`) overrides the profile's.
+
+# %% tags=["remove-input"]
+def show(value):
+    """A setting as readable text: learning rates that are powers of two as 2^k, lists joined."""
+    if isinstance(value, float) and 0 < value < 1 and math.log2(value).is_integer():
+        return f"2^{int(math.log2(value))}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items()) or "—"
+    return "—" if value is None else str(value)
+
+
+for notebook, profiles in BUDGETS.items():
+    table = pd.DataFrame({profile: {k: show(v) for k, v in settings.items()} for profile, settings in profiles.items()})
+    table.index.name = "setting"
+    display(Markdown(f"### `{notebook}`"))
+    display(table)
+
+# %% [markdown]
+# ## Every run
+#
+# One row per results file: its configuration hash (the file name), model, data, hyperparameters,
+# outcome and provenance.
+
+# %% tags=["remove-input", "output_scroll"]
+columns = ["model", "dataset", "length", "lr", "seed", "status", "best test acc", "device", "wall time (min)", "commit",
+           "date"]
+runs.set_index(["experiment", "run"])[columns].round({"wall time (min)": 1, "best test acc": 4, "lr": 5})
+
+# %% [markdown]
+# ## Software
+#
+# The versions this page was built with (the book build), and the code's commit. The versions that
+# trained each run are in its provenance, summarized above.
+
+# %% tags=["remove-input"]
+packages = ["torch", "torchvision", "numpy", "pandas", "matplotlib", "seaborn", "jupyter-book", "myst-nb",
+            "sphinx", "sphinxcontrib-bibtex", "sphinx-mathjax-offline", "jupytext", "papermill", "nbval"]
+versions = {"python": platform.python_version()}
+for name in packages:
+    try:
+        versions[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        versions[name] = "not installed"
+code = git_commit()
+versions["resdepth commit"] = (code["git_commit"][:12] + (" (src modified)" if code["git_dirty_src"] else "")
+                               if code["git_commit"] != "unknown" else "unknown")
+pd.DataFrame({"version": versions}).rename_axis("package")
