@@ -56,9 +56,9 @@ from myst_nb import glue
 
 from resdepth import profiles
 from resdepth.analysis import gap_table, gap_verdict, linearization_runs, matched_napl_gaps
-from resdepth.grids import linearization_configs, linearization_start_config
+from resdepth.grids import linearization_budget, linearization_budget_short, run_linearization_study
 from resdepth.plots import accuracy_vs_napl
-from resdepth.results import compute_used, run_or_load, sweep
+from resdepth.results import compute_used
 
 settings = profiles.resolve("linearization_napl", profile, dataset=dataset, start_model=start_model, omegas=omegas,
                             seeds=seeds, epochs=epochs, post_epochs=post_epochs)
@@ -66,19 +66,9 @@ sns.set_theme(context="notebook", style="whitegrid")
 if profile == "smoke":
     print("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. They are not results.")
 
-start_cfg = linearization_start_config(settings, "linearization_napl")
-start = run_or_load(start_cfg, profile=profile, save_weights=True)
-records = sweep(linearization_configs(settings, start_cfg), profile=profile)
+start_cfg, start, records = run_linearization_study(settings, "linearization_napl", profile)
 runs = linearization_runs(records)
-post_images = settings["post_train_images"] or "all"
-print(f"Start network: {settings['start_model']} {settings['start_args']} on {settings['dataset']}, "
-      f"{settings['epochs']} epochs (cosine, lr {settings['lr']}, weight decay {settings['weight_decay']}), "
-      f"seed {settings['start_seed']}:\n  test accuracy {start['final']['test_acc']:.4f}, "
-      f"{compute_used([start])}.")
-print(f"Post-training: {settings['post_epochs']} epoch(s) on {post_images} training images, cosine from lr "
-      f"{settings['post_lr']}, freeze threshold 0.01, seeds {settings['seeds']},\n  "
-      f"omega channel-wise {settings['omegas']['channel']}, layer-wise {settings['omegas']['layer']}; "
-      f"{len(records)} runs, {compute_used(records)}.")
+print(linearization_budget(settings, start, records))
 
 # %% [markdown]
 # ## Accuracy against NAPL
@@ -165,3 +155,4 @@ print("Paper (RepVGG-A2): CIFAR-100, channel-wise higher at NAPL 3-5 with non-ov
       "ImageNet, higher below NAPL 12, the gap growing as NAPL falls.")
 glue("lin_gap_low_napl", gap_text, display=False)
 glue("lin_verdict", verdict, display=False)
+glue("lin_budget", linearization_budget_short(settings, start, records), display=False)

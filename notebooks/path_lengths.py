@@ -41,21 +41,21 @@ import seaborn as sns
 from myst_nb import glue
 
 from resdepth import profiles
-from resdepth.grids import linearization_configs, linearization_start_config
+from resdepth.grids import run_linearization_study
 from resdepth.linearize import linearized_architecture
 from resdepth.models import build_model
 from resdepth.pathlength import binomial_like, mean_length, path_length_distribution, total_variation
-from resdepth.results import compute_used, run_or_load, sweep
+from resdepth.results import compute_used
 
 settings = profiles.resolve("linearization_napl", profile)
 seed = settings["seeds"][0] if seed is None else seed
 sns.set_theme(context="notebook", style="whitegrid")
 if profile == "smoke":
     print("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. They are not results.")
-start_cfg = linearization_start_config(settings, "linearization_napl")
-run_or_load(start_cfg, profile=profile, save_weights=True)
-records = [r for r in sweep(linearization_configs(settings, start_cfg), profile=profile)
-           if r["status"] == "ok" and r["config"]["seed"] == seed]
+_, _, records = run_linearization_study(settings, "linearization_napl", profile)
+records = [r for r in records if r["status"] == "ok" and r["config"]["seed"] == seed]
+path_budget = (f"{len(records)} stored post-training runs of {settings['start_model']} {settings['start_args']}, "
+               f"{settings['dataset']}, seed {seed}; exact distributions, no sampling")
 print(f"Runs: post-training of {settings['start_model']} {settings['start_args']} on {settings['dataset']} "
       f"(chapter 'Variable depth against fixed depth'), seed {seed}, {len(records)} runs, {compute_used(records)}.")
 
@@ -133,3 +133,4 @@ verdict = ("reproduced" if variable and close else "partly reproduced" if variab
 print(f"Verdict at this budget: channel-wise linearization extracts variable-depth, near-binomial nets: {verdict}.")
 glue("path_binomial_tv", f"{tv:.3f}", display=False)
 glue("path_verdict", verdict, display=False)
+glue("path_budget", path_budget, display=False)

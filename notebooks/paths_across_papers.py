@@ -53,12 +53,11 @@ from myst_nb import glue
 from resdepth import profiles
 from resdepth.data import sample_test_batch
 from resdepth.expansion import expansion_terms
-from resdepth.grids import linearization_configs, linearization_start_config
+from resdepth.grids import run_linearization_study
 from resdepth.linearize import linearized_architecture
 from resdepth.models import ResidualTower, build_model
-from resdepth.pathlength import (mean_length, napl, path_length_distribution, total_variation,
-                                 tower_order_mix)
-from resdepth.results import compute_used, run_or_load, sweep
+from resdepth.pathlength import mean_length, path_length_distribution, total_variation, tower_order_mix
+from resdepth.results import compute_used
 
 settings = profiles.resolve("paths_across_papers", profile, depths=depths, width=width, images=images, seeds=seeds)
 sns.set_theme(context="notebook", style="whitegrid")
@@ -108,9 +107,8 @@ mean_ratio.round(4)
 
 # %% tags=["hide-input"]
 lin = profiles.resolve("linearization_napl", profile)
-start_cfg = linearization_start_config(lin, "linearization_napl")
-run_or_load(start_cfg, profile=profile, save_weights=True)
-records = [r for r in sweep(linearization_configs(lin, start_cfg), profile=profile)
+_, _, records = run_linearization_study(lin, "linearization_napl", profile)
+records = [r for r in records
            if r["status"] == "ok" and r["config"]["linearize"] == "channel" and r["config"]["seed"] == lin["seeds"][0]]
 print(f"Budget, part 2: {len(records)} stored channel-wise post-training runs of {lin['start_model']} "
       f"{lin['start_args']} on {lin['dataset']}, {compute_used(records)}.")

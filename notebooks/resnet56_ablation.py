@@ -38,15 +38,14 @@ post_epochs = None
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
 import seaborn as sns
 from myst_nb import glue
 
 from resdepth import profiles
 from resdepth.analysis import gap_table, gap_verdict, linearization_runs, matched_napl_gaps
-from resdepth.grids import linearization_configs, linearization_start_config
+from resdepth.grids import linearization_budget, linearization_budget_short, linearization_configs, linearization_start_config, run_linearization_study
 from resdepth.plots import accuracy_vs_napl
-from resdepth.results import compute_used, load_result, run_or_load, sweep
+from resdepth.results import compute_used, load_result
 
 settings = profiles.resolve("resnet56_ablation", profile, dataset=dataset, start_model=start_model, omegas=omegas,
                             seeds=seeds, epochs=epochs, post_epochs=post_epochs)
@@ -54,18 +53,9 @@ sns.set_theme(context="notebook", style="whitegrid")
 if profile == "smoke":
     print("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. They are not results.")
 
-start_cfg = linearization_start_config(settings, "resnet56_ablation")
-start = run_or_load(start_cfg, profile=profile, save_weights=True)
-records = sweep(linearization_configs(settings, start_cfg), profile=profile)
+start_cfg, start, records = run_linearization_study(settings, "resnet56_ablation", profile)
 runs = linearization_runs(records)
-post_images = settings["post_train_images"] or "all"
-print(f"Start network: {settings['start_model']} on {settings['dataset']}, {settings['epochs']} epochs (cosine, lr "
-      f"{settings['lr']}, weight decay {settings['weight_decay']}), seed {settings['start_seed']}:\n  test accuracy "
-      f"{start['final']['test_acc']:.4f}, {compute_used([start])}.")
-print(f"Post-training: {settings['post_epochs']} epoch(s) on {post_images} training images, cosine from lr "
-      f"{settings['post_lr']}, freeze threshold 0.01, seeds {settings['seeds']},\n  "
-      f"omega channel-wise {settings['omegas']['channel']}, layer-wise {settings['omegas']['layer']}; "
-      f"{len(records)} runs, {compute_used(records)}.")
+print(linearization_budget(settings, start, records))
 
 # %% [markdown]
 # ## Accuracy against NAPL, from a residual start
@@ -133,3 +123,4 @@ if settings["start_model"] != "resnet56":
           f"fewer blocks) to fit its budget.")
 glue("resnet_gap", f"{100 * mean_gap:+.2f} points (mean over matched NAPLs)", display=False)
 glue("resnet_verdict", verdict, display=False)
+glue("resnet_budget", linearization_budget_short(settings, start, records), display=False)

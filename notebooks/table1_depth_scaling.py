@@ -104,7 +104,7 @@ grid = sns.relplot(data=runs, x="lr", y="best_acc", hue="row", col="depth", kind
 grid.set(xscale="log", xlabel="learning rate", ylabel="best test accuracy")
 plt.show()
 diverged = runs[runs["status"] == "diverged"].groupby(["row", "depth"]).size()
-print("Diverged runs (row, depth: count):", dict(diverged) if len(diverged) else "none")
+print("Diverged runs (row, depth: count):", {k: int(v) for k, v in diverged.items()} if len(diverged) else "none")
 
 # %% [markdown]
 # ## Verdict

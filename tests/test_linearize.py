@@ -152,3 +152,18 @@ def test_linearization_config_errors():
     with pytest.raises(ConfigError, match="omega"):
         RunConfig(model="repvgg_a0", epochs=1, linearize="layer", start_from="a/b", omega=-1)
     assert RunConfig(epochs=1).key == RunConfig(epochs=1, omega=0.0, linearize="").key  # old hashes unchanged
+
+
+def test_post_training_optimizer_gives_slopes_their_own_rate_and_no_decay():
+    from resdepth.linearize import post_train_config
+    from resdepth.train import make_optimizer
+
+    cfg = post_train_config(tiny_start(), "layer", 1.0, epochs=1, lr=1e-4, alpha_lr=0.01, weight_decay=5e-4)
+    model = to_prelu(build_model("repvgg_a0", 1, 10, width_scale=0.125).reparameterize(), torch.randn(2, 1, 32, 32),
+                     "layer")
+    opt = make_optimizer(model, cfg, torch.device("cpu"))
+    assert isinstance(opt, torch.optim.AdamW)
+    weights, slopes = opt.param_groups
+    assert (weights["lr"], weights["weight_decay"]) == (1e-4, 5e-4)
+    assert (slopes["lr"], slopes["weight_decay"]) == (0.01, 0.0)
+    assert {id(p) for p in slopes["params"]} == {id(m.alpha) for m in prelus(model)}

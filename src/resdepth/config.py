@@ -17,7 +17,8 @@ from .models import MODELS, model_arg_names, model_defaults, resolve_lam
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
 HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01,
-                         "alpha_lr": None}
+                         "alpha_lr": None, "optimizer": "sgd"}
+OPTIMIZERS = ("sgd", "adamw")
 LINEARIZE = ("", "channel", "layer")
 
 
@@ -61,6 +62,7 @@ class RunConfig:
     omega: float = 0.0
     freeze_threshold: float = 0.01
     alpha_lr: float | None = None
+    optimizer: str = "sgd"
 
     def __post_init__(self):
         args = self.model_args
@@ -113,6 +115,8 @@ class RunConfig:
             raise ConfigError(f"omega must be a finite number >= 0; got {self.omega}")
         if not 0 < self.freeze_threshold < 1:
             raise ConfigError(f"freeze_threshold must lie in (0, 1); got {self.freeze_threshold}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.alpha_lr is not None and not (math.isfinite(self.alpha_lr) and self.alpha_lr > 0):
             raise ConfigError(f"alpha_lr must be a finite number > 0, or None for lr; got {self.alpha_lr}")
         if self.eval_every is not None and self.eval_every < 1:

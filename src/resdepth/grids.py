@@ -106,3 +106,12 @@ def linearization_budget(settings: dict, start: dict, records: list) -> str:
         f"{settings['omegas']['channel']}, layer-wise {settings['omegas']['layer']}; {len(records)} runs, "
         f"{compute_used(records)}."
     )
+
+
+def linearization_budget_short(settings: dict, start: dict, records: list) -> str:
+    """One line for the reproduction report: nets, data, epochs, seeds, device and hours."""
+    from .results import compute_used
+
+    return (f"{settings['start_model']} {settings['start_args'] or ''}, {settings['dataset']}, "
+            f"{settings['epochs']} + {settings['post_epochs']} epochs, {len(records)} post-training runs, "
+            f"seeds {settings['seeds']}, {compute_used([start, *records])}").replace("  ", " ")

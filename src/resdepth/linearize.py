@@ -141,15 +141,15 @@ def post_train_config(start, granularity: str, omega: float, epochs: int, lr: fl
                       freeze_threshold: float = 0.01, batch_size: int = 128, alpha_lr: float | None = None):
     """The ``RunConfig`` of one post-training run from the stored start run ``start``.
 
-    Loss: cross-entropy + omega * L0.5, cosine schedule from ``lr`` (the slopes from ``alpha_lr``,
-    if given); the slopes get no weight decay.
+    Loss: cross-entropy + omega * L0.5; AdamW with a cosine schedule from ``lr`` (the slopes from
+    ``alpha_lr``, if given); the slopes get no weight decay.
     """
     from .config import RunConfig
 
     check_granularity(granularity)
     return RunConfig(
         experiment=f"{start.experiment}_post", model=start.model, model_args=start.model_kwargs,
-        dataset=start.dataset, epochs=epochs, batch_size=batch_size, lr=lr, momentum=0.9,
+        dataset=start.dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adamw",
         weight_decay=weight_decay, schedule="cosine", augment=start.augment, seed=seed, eval_every=eval_every,
         train_images=train_images, start_from=f"{start.experiment}/{start.key}", linearize=granularity,
         omega=float(omega), freeze_threshold=freeze_threshold, alpha_lr=alpha_lr,

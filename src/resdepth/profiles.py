@@ -63,33 +63,35 @@ BUDGETS = {
     # ResNets Are Deeper Than You Think: start network, then post-training with omega * L0.5.
     # The paper: RepVGG-A2, post-training 60 epochs on CIFAR-100 (10 on ImageNet), freeze at 0.01.
     # Not in the summary, chosen here: start training (cosine, lr 0.1, wd 5e-4), post-training
-    # lr (cosine from 0.01) and the omega grids, one per granularity.
+    # optimizer (AdamW: weights from lr 1e-4, slopes from 0.05, cosine; the fused BN-free RepVGG
+    # diverges under SGD at lr 0.01) and the omega grids, one per granularity, which we set from
+    # short calibration runs so that NAPL spans full depth down to a few units.
     "linearization_napl": {
         "smoke": dict(dataset="sample", start_model="repvgg_a0", start_args=dict(width_scale=0.125), epochs=1,
                       batch_size=64, lr=0.05, weight_decay=5e-4, start_seed=0, seeds=[0], post_epochs=1,
-                      post_lr=0.001, alpha_lr=0.01, post_train_images=256, omegas={"channel": [0.01, 1.0], "layer": [0.1, 10.0]}),
+                      post_lr=1e-4, alpha_lr=0.05, post_train_images=256, omegas={"channel": [0.03, 3.0], "layer": [1.0, 100.0]}),
         "book": dict(dataset="fashion_mnist", start_model="repvgg_a0", start_args=dict(width_scale=0.25), epochs=3,
                      batch_size=128, lr=0.1, weight_decay=5e-4, start_seed=0, seeds=[0, 1], post_epochs=1,
-                     post_lr=0.001, alpha_lr=0.01, post_train_images=None,
-                     omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0], "layer": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]}),
+                     post_lr=1e-4, alpha_lr=0.05, post_train_images=None,
+                     omegas={"channel": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0], "layer": [0.3, 1.0, 3.0, 10.0, 30.0, 100.0]}),
         "paper": dict(dataset="cifar100", start_model="repvgg_a2", start_args=dict(width_scale=1.0), epochs=200,
                       batch_size=128, lr=0.1, weight_decay=5e-4, start_seed=0, seeds=[0, 1, 2], post_epochs=60,
-                      post_lr=0.001, alpha_lr=0.01, post_train_images=None,
-                      omegas={"channel": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
-                              "layer": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}),
+                      post_lr=1e-4, alpha_lr=0.05, post_train_images=None,
+                      omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+                              "layer": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]}),
     },
     "resnet56_ablation": {
         "smoke": dict(dataset="sample", start_model="resnet20", start_args={}, epochs=1, batch_size=64, lr=0.05,
-                      weight_decay=5e-4, start_seed=0, seeds=[0], post_epochs=1, post_lr=0.001, alpha_lr=0.01, post_train_images=256,
-                      omegas={"channel": [0.01, 1.0], "layer": [0.1, 10.0]}),
+                      weight_decay=5e-4, start_seed=0, seeds=[0], post_epochs=1, post_lr=1e-4, alpha_lr=0.05, post_train_images=256,
+                      omegas={"channel": [0.03, 3.0], "layer": [1.0, 100.0]}),
         "book": dict(dataset="fashion_mnist", start_model="resnet20", start_args={}, epochs=3, batch_size=128, lr=0.1,
-                     weight_decay=5e-4, start_seed=0, seeds=[0, 1], post_epochs=1, post_lr=0.001, alpha_lr=0.01, post_train_images=None,
-                     omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0], "layer": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]}),
+                     weight_decay=5e-4, start_seed=0, seeds=[0], post_epochs=1, post_lr=1e-4, alpha_lr=0.05, post_train_images=None,
+                     omegas={"channel": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0], "layer": [0.3, 1.0, 3.0, 10.0, 30.0, 100.0]}),
         "paper": dict(dataset="cifar100", start_model="resnet56", start_args={}, epochs=200, batch_size=128, lr=0.1,
-                      weight_decay=5e-4, start_seed=0, seeds=[0, 1, 2], post_epochs=60, post_lr=0.001, alpha_lr=0.01,
+                      weight_decay=5e-4, start_seed=0, seeds=[0, 1, 2], post_epochs=60, post_lr=1e-4, alpha_lr=0.05,
                       post_train_images=None,
-                      omegas={"channel": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
-                              "layer": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}),
+                      omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+                              "layer": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]}),
     },
     # Proposition 1 and parameter counts: no training, real images from the committed sample.
     "function_space": {

@@ -1,4 +1,4 @@
-"""One training loop for every model: SGD with momentum on GPU-resident data.
+"""One training loop for every model: SGD with momentum (AdamW for post-training) on GPU-resident data.
 
 - data: the uint8 dataset lives on the training device; batches and augmentation are tensor ops
   (``resdepth.data.DeviceLoader``);
@@ -78,9 +78,12 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float, no_decay_lr: f
     return groups
 
 
-def make_optimizer(model, cfg: RunConfig, device: torch.device) -> torch.optim.SGD:
+def make_optimizer(model, cfg: RunConfig, device: torch.device) -> torch.optim.Optimizer:
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.SGD(parameter_groups(model, cfg.weight_decay, cfg.alpha_lr), lr=cfg.lr, momentum=cfg.momentum, **fast)
+    groups = parameter_groups(model, cfg.weight_decay, cfg.alpha_lr)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, **fast)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, **fast)
 
 
 @torch.no_grad()
