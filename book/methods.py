@@ -107,8 +107,9 @@ glue("methods_compute", compute_used(all_records), display=False)
 # ## Runs and compute per experiment
 #
 # For each experiment: the datasets and models its runs used, how many runs finished or diverged,
-# the training time summed over its runs and the devices that ran them, and the software and code
-# versions recorded in the runs' provenance.
+# the training time summed over its runs ({numref}`tab-methods-experiments`), and the devices that
+# ran them and the software and code versions recorded in the runs' provenance
+# ({numref}`tab-methods-provenance`).
 
 # %% tags=["remove-input"]
 def joined(values):
@@ -120,24 +121,35 @@ def training_hours(group):
 
 
 by_experiment = runs.groupby("experiment")
-display(Markdown("**What ran.** Runs per experiment and how they ended; training time summed over the runs."))
-display(pd.DataFrame({
+glue("tab-methods-experiments", pd.DataFrame({
     "datasets": by_experiment["dataset"].agg(joined),
     "models": by_experiment["model"].agg(lambda m: joined(m.str.split(",").str[0])),
     "runs": by_experiment.size(),
     "finished": by_experiment["status"].agg(lambda s: int((s == "ok").sum())),
     "diverged": by_experiment["status"].agg(lambda s: int((s == "diverged").sum())),
     "training (h)": by_experiment.apply(training_hours, include_groups=False),
-}))
-display(Markdown("**Where and with what.** The devices, software and code versions in the runs' provenance."))
-display(pd.DataFrame({
+}), display=False)
+glue("tab-methods-provenance", pd.DataFrame({
     "devices": by_experiment["device"].agg(lambda d: "; ".join(sorted(set(d)))),
     "torch": by_experiment["torch"].agg(joined),
     "python": by_experiment["python"].agg(joined),
     "commits": by_experiment["commit"].agg(lambda c: joined(c) if c.nunique() <= 3
                                            else f"{c.nunique()} commits: {', '.join(sorted(set(c))[:2])}, …"),
     "dates": by_experiment["date"].agg(lambda d: f"{d.min()} to {d.max()}" if d.min() != d.max() else d.min()),
-}))
+}), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-methods-experiments
+# :name: "tab-methods-experiments"
+#
+# **What ran.** Runs per experiment and how they ended; training time summed over the runs.
+# ```
+#
+# ```{glue:figure} tab-methods-provenance
+# :name: "tab-methods-provenance"
+#
+# **Where and with what.** The devices, software and code versions in the runs' provenance.
+# ```
 
 # %% [markdown]
 # ## Budgets per profile
@@ -145,7 +157,8 @@ display(pd.DataFrame({
 # Each notebook takes its settings from one of three profiles (`profile` in its `parameters`
 # cell): `smoke` exercises the code in seconds on the sample and its numbers are never results;
 # `book` is what this book shows; `paper` is the paper's own setting. A value passed to the
-# notebook (with `papermill -p`) overrides the profile's.
+# notebook (with `papermill -p`) overrides the profile's. One table per notebook, from
+# {numref}`tab-methods-budget-training-basics` to {numref}`tab-methods-budget-paths-across-papers`.
 
 # %% tags=["remove-input"]
 def show(value):
@@ -161,28 +174,124 @@ def show(value):
     return "—" if value is None else str(value)
 
 
+# The notebooks whose budget tables are pasted below, in this order; a notebook added to BUDGETS
+# must get its table below too.
+shown = ["training_basics", "table1_depth_scaling", "expansion_theorem", "combinatorial_explosion",
+         "geometric_complexity", "lambda_sweep", "linearization_napl", "resnet56_ablation", "function_space",
+         "paths_across_papers"]
+assert list(BUDGETS) == shown, f"book/methods.py pastes the budgets of {shown}, but BUDGETS has {list(BUDGETS)}"
 for notebook, profiles in BUDGETS.items():
     table = pd.DataFrame({profile: {k: show(v) for k, v in settings.items()} for profile, settings in profiles.items()})
     table.index.name = "setting"
-    display(Markdown(f"### `{notebook}`"))
-    display(table)
+    glue(f"tab-methods-budget-{notebook.replace('_', '-')}", table, display=False)
+
+# %% [markdown]
+# ### `training_basics`
+#
+# ```{glue:figure} tab-methods-budget-training-basics
+# :name: "tab-methods-budget-training-basics"
+#
+# The settings of `training_basics` in each profile.
+# ```
+#
+# ### `table1_depth_scaling`
+#
+# ```{glue:figure} tab-methods-budget-table1-depth-scaling
+# :name: "tab-methods-budget-table1-depth-scaling"
+#
+# The settings of `table1_depth_scaling` in each profile.
+# ```
+#
+# ### `expansion_theorem`
+#
+# ```{glue:figure} tab-methods-budget-expansion-theorem
+# :name: "tab-methods-budget-expansion-theorem"
+#
+# The settings of `expansion_theorem` in each profile.
+# ```
+#
+# ### `combinatorial_explosion`
+#
+# ```{glue:figure} tab-methods-budget-combinatorial-explosion
+# :name: "tab-methods-budget-combinatorial-explosion"
+#
+# The settings of `combinatorial_explosion` in each profile.
+# ```
+#
+# ### `geometric_complexity`
+#
+# ```{glue:figure} tab-methods-budget-geometric-complexity
+# :name: "tab-methods-budget-geometric-complexity"
+#
+# The settings of `geometric_complexity` in each profile.
+# ```
+#
+# ### `lambda_sweep`
+#
+# ```{glue:figure} tab-methods-budget-lambda-sweep
+# :name: "tab-methods-budget-lambda-sweep"
+#
+# The settings of `lambda_sweep` in each profile.
+# ```
+#
+# ### `linearization_napl`
+#
+# ```{glue:figure} tab-methods-budget-linearization-napl
+# :name: "tab-methods-budget-linearization-napl"
+#
+# The settings of `linearization_napl` in each profile.
+# ```
+#
+# ### `resnet56_ablation`
+#
+# ```{glue:figure} tab-methods-budget-resnet56-ablation
+# :name: "tab-methods-budget-resnet56-ablation"
+#
+# The settings of `resnet56_ablation` in each profile.
+# ```
+#
+# ### `function_space`
+#
+# ```{glue:figure} tab-methods-budget-function-space
+# :name: "tab-methods-budget-function-space"
+#
+# The settings of `function_space` in each profile.
+# ```
+#
+# ### `paths_across_papers`
+#
+# ```{glue:figure} tab-methods-budget-paths-across-papers
+# :name: "tab-methods-budget-paths-across-papers"
+#
+# The settings of `paths_across_papers` in each profile.
+# ```
 
 # %% [markdown]
 # ## Every run
 #
-# One row per results file: its configuration hash (the file name), model, data, hyperparameters,
-# outcome and provenance.
+# One row per results file ({numref}`tab-methods-runs`): its configuration hash (the file name),
+# model, data, hyperparameters, outcome and provenance.
 
 # %% tags=["remove-input", "output_scroll"]
 columns = ["model", "dataset", "length", "lr", "seed", "status", "best test acc", "device", "wall time (min)", "commit",
            "date"]
-runs.set_index(["experiment", "run"])[columns].round({"wall time (min)": 1, "best test acc": 4, "lr": 5})
+glue("tab-methods-runs", runs.set_index(["experiment", "run"])[columns].round({"wall time (min)": 1, "best test acc": 4,
+                                                                               "lr": 5}), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-methods-runs
+# :name: "tab-methods-runs"
+#
+# Every stored run, by experiment and configuration hash: model, dataset, length, learning rate,
+# seed, status, best test accuracy, device, training wall time, code commit and date.
+# ```
 
 # %% [markdown]
 # ## Software
 #
-# The versions this page was built with (the book build), and the code's commit. The versions that
-# trained each run are in its provenance, summarized above.
+# The versions this page was built with (the book build), and the code's commit
+# ({numref}`tab-methods-software`). The versions that trained each run are in its provenance,
+# summarized in {numref}`tab-methods-provenance`.
 
 # %% tags=["remove-input"]
 packages = ["torch", "torchvision", "numpy", "pandas", "matplotlib", "seaborn", "jupyter-book", "myst-nb",
@@ -196,4 +305,11 @@ for name in packages:
 code = git_commit()
 versions["resdepth commit"] = (code["git_commit"][:12] + (" (src modified)" if code["git_dirty_src"] else "")
                                if code["git_commit"] != "unknown" else "unknown")
-pd.DataFrame({"version": versions}).rename_axis("package")
+glue("tab-methods-software", pd.DataFrame({"version": versions}).rename_axis("package"), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-methods-software
+# :name: "tab-methods-software"
+#
+# The Python version, the versions of the packages that build this book, and the code's commit.
+# ```

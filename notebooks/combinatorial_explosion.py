@@ -24,7 +24,8 @@
 #
 # Here we measure it directly at initialisation: the tower gain $\|R(z)\|/\|z\|$ and the logit
 # norm against depth $n$, for $\lambda \in \{1, 1/\sqrt{n}, 1/n\}$, with and without BatchNorm in
-# the branches (BatchNorm in training mode, normalizing with batch statistics as in training).
+# the branches (BatchNorm in training mode, normalizing with batch statistics as in training):
+# {numref}`fig-explosion-gain` and {numref}`fig-explosion-logits`.
 
 # %% tags=["parameters"]
 import os
@@ -39,6 +40,7 @@ seeds = None
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from myst_nb import glue
 
 from resdepth import profiles
 from resdepth.data import sample_test_batch
@@ -57,14 +59,34 @@ growth["BatchNorm"] = growth["batchnorm"].map({False: "without BN", True: "with 
 grid = sns.relplot(data=growth, x="depth", y="tower_gain", hue="lam_rule", col="BatchNorm", kind="line", marker="o",
                    errorbar=("se", 1), height=4, aspect=1.1, hue_order=["1", "1/sqrt(n)", "1/n"])
 grid.set(xscale="log", yscale="log", ylabel="‖R(z)‖ / ‖z‖ at init")
-plt.show()
+glue("fig-explosion-gain", grid.figure, display=False)
+plt.close(grid.figure)
 grid = sns.relplot(data=growth, x="depth", y="logit_norm", hue="lam_rule", col="BatchNorm", kind="line", marker="o",
                    errorbar=("se", 1), height=4, aspect=1.1, hue_order=["1", "1/sqrt(n)", "1/n"])
 grid.set(xscale="log", yscale="log", ylabel="logit norm at init")
-plt.show()
+glue("fig-explosion-logits", grid.figure, display=False)
+plt.close(grid.figure)
+
+# %% [markdown]
+# ```{glue:figure} fig-explosion-gain
+# :name: "fig-explosion-gain"
+#
+# The tower gain $\|R(z)\|/\|z\|$ at initialisation against depth $n$, log-log, for
+# $\lambda \in \{1, 1/\sqrt{n}, 1/n\}$; left without BatchNorm, right with it. Mean over seeds with ±1
+# standard error; the budget is printed above.
+# ```
+#
+# ```{glue:figure} fig-explosion-logits
+# :name: "fig-explosion-logits"
+#
+# The norm of the logits at initialisation against depth $n$, log-log, same towers, panels and error
+# bars as {numref}`fig-explosion-gain`.
+# ```
 
 # %% [markdown]
 # ## Where λ = 1 explodes
+#
+# {numref}`tab-explosion-gain` lists the mean tower gains behind {numref}`fig-explosion-gain`.
 
 # %% tags=["hide-input"]
 mean_gain = growth.groupby(["BatchNorm", "lam_rule", "depth"])["tower_gain"].mean()
@@ -79,12 +101,18 @@ print(f"At n = {deepest}: λ=1/√n gives {mean_gain.loc[('without BN', '1/sqrt(
 scaled_bounded = all(mean_gain.loc[("without BN", rule, deepest)] < 10 for rule in ("1/sqrt(n)", "1/n"))
 print("Verdict: the explosion at λ=1 without BN and its taming by 1/n and 1/√n are",
       "reproduced at initialisation." if (crossover is not None and scaled_bounded) else "not reproduced here.")
-table.map(lambda v: f"{v:.3g}")
+glue("tab-explosion-gain", table.map(lambda v: f"{v:.3g}"), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-explosion-gain
+# :name: "tab-explosion-gain"
+#
+# The tower gain $\|R(z)\|/\|z\|$ at initialisation, mean over seeds, per BatchNorm setting and
+# $\lambda$ rule (rows) and depth $n$ (columns).
+# ```
 
 # %% tags=["remove-cell"]
 # Values for the reproduction report (book/reproduction_report.md), computed above.
-from myst_nb import glue
-
 glue("explosion_crossover", f"n = {crossover}" if crossover is not None else f"never up to n = {deepest}", display=False)
 glue("explosion_deepest", deepest, display=False)
 glue("explosion_gain_lam1", float(plain.loc[deepest]), display=False)

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from myst_nb import glue
 
 from resdepth import profiles
 from resdepth.data import sample_test_batch
@@ -85,6 +86,9 @@ errors, slopes, norms = pd.DataFrame(rows), pd.DataFrame(slopes), pd.DataFrame(n
 
 # %% [markdown]
 # ## The remainder shrinks like $\lambda^3$
+#
+# {numref}`fig-expansion-remainder` plots the remainder against $\lambda$, and
+# {numref}`tab-expansion-slopes` gives its fitted slopes.
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -93,9 +97,26 @@ reference = errors["error"].median() * (lams / np.median(lams)) ** 3
 ax.plot(lams, reference, "k--", lw=1, label="slope 3")
 ax.set(xscale="log", yscale="log", ylabel="‖f − (M0 + λM1 + λ²M2)‖")
 ax.legend()
-plt.show()
+glue("fig-expansion-remainder", fig, display=False)
+plt.close(fig)
 slope_table = slopes.drop(columns="seed").groupby("activation").agg(["mean", "sem"]).round(3)
-slope_table
+glue("tab-expansion-slopes", slope_table, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig-expansion-remainder
+# :name: "fig-expansion-remainder"
+#
+# The remainder $\|f - (M_0 + \lambda M_1 + \lambda^2 M_2)\|$ over the batch against $\lambda$, on
+# log-log axes, for GELU, tanh and ReLU towers at initialisation: mean over seeds with ±1 standard
+# error; the dashed line has slope 3. The budget is printed above.
+# ```
+#
+# ```{glue:figure} tab-expansion-slopes
+# :name: "tab-expansion-slopes"
+#
+# The slope of a straight-line fit to the log remainder against $\log\lambda$, over all $\lambda$ and
+# over $\lambda \le 0.1$: mean and standard error over seeds, per activation.
+# ```
 
 # %% tags=["hide-input"]
 s = slopes.groupby("activation")["slope (λ ≤ 0.1)"].mean()
@@ -108,8 +129,6 @@ print(f"ReLU: slope {s['relu']:.2f}. With finitely many inputs, every pre-activa
 
 # %% tags=["remove-cell"]
 # Values for the reproduction report (book/reproduction_report.md), computed above.
-from myst_nb import glue
-
 glue("expansion_slope_gelu", float(s["gelu"]), display=False)
 glue("expansion_slope_tanh", float(s["tanh"]), display=False)
 glue("expansion_slope_relu", float(s["relu"]), display=False)
@@ -121,21 +140,31 @@ glue("expansion_budget", f"at init; n = {settings['depth']}, width {settings['wi
 # ## The three terms
 #
 # The sizes of $M_0$, $\lambda M_1$ and $\lambda^2 M_2$ against $\lambda$ (mean over seeds and
-# activations): the expansion is a good description while each term is smaller than the last.
+# activations), in {numref}`fig-expansion-terms`: the expansion is a good description while each
+# term is smaller than the last.
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 4.5))
 sns.lineplot(data=norms, x="λ", y="norm", hue="term", style="activation", errorbar=None, ax=ax)
 ax.set(xscale="log", yscale="log", ylabel="norm over the batch")
-plt.show()
+glue("fig-expansion-terms", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-expansion-terms
+# :name: "fig-expansion-terms"
+#
+# The norms over the batch of $M_0$, $\lambda M_1$ and $\lambda^2 M_2$ against $\lambda$, log-log, one
+# line style per activation, means over seeds (no error bars).
+# ```
 
 # %% [markdown]
 # ## How many paths: $\binom{n}{k}$
 #
 # The order-$k$ term sums over at least $\binom{n}{k}$ products of $k$ branches, $O(n^k)$ of them;
 # all orders together make $2^n$ paths, the count Veit et al. {cite:p}`veit2016residual` gave for the
-# unravelled view of a residual network. This is the combinatorial explosion the next chapter
-# measures.
+# unravelled view of a residual network ({numref}`fig-expansion-paths`). This is the combinatorial
+# explosion the next chapter measures.
 
 # %% tags=["hide-input"]
 depths = np.unique(np.logspace(0, math.log10(settings["max_depth"]), 40).astype(int))
@@ -145,4 +174,13 @@ counts = pd.DataFrame([{"depth n": n, "order k": f"k={k}", "C(n, k)": math.comb(
 fig, ax = plt.subplots(figsize=(7, 4.5))
 sns.lineplot(data=counts, x="depth n", y="C(n, k)", hue="order k", ax=ax)
 ax.set(xscale="log", yscale="log", ylabel="number of terms")
-plt.show()
+glue("fig-expansion-paths", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-expansion-paths
+# :name: "fig-expansion-paths"
+#
+# The number of paths through $k$ blocks, $\binom{n}{k}$ for $k = 1, \dots, 4$, and through any number
+# of blocks, $2^n$ (drawn up to $n = 200$), against the depth $n$, log-log. Counted, not measured.
+# ```

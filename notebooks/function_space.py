@@ -72,7 +72,8 @@ print(f"Budget: no training. Residual layers of width {x.shape[1]} at PyTorch's 
 # ## Error of the double-width feedforward layer against ε
 #
 # Relative error $\max |g_\varepsilon(x) - R(x)| / \max |R(x)|$ over the images, mean over seeds.
-# ReLU uses the offset $\beta = 1$, tanh and GELU $\beta = 0$ (where their slope is 1 and 1/2).
+# ReLU uses the offset $\beta = 1$, tanh and GELU $\beta = 0$ (where their slope is 1 and 1/2):
+# {numref}`fig-function-space-error`.
 
 # %% tags=["hide-input"]
 cases = {"ReLU, β=1": ("relu", 1.0), "tanh, β=0": ("tanh", 0.0), "GELU, β=0": ("gelu", 0.0)}
@@ -92,8 +93,19 @@ ax.axvline(relu_bound, ls="--", color="C0", lw=1, label=f"ReLU exact below ε = 
 ax.set(xscale="log", yscale="log", ylabel="relative error of g_ε", title="Proposition 1: R(x) as a double-width layer")
 ax.legend(fontsize="small")
 plt.tight_layout()
-plt.show()
+glue("fig-function-space-error", fig, display=False)
+plt.close(fig)
 
+# %% [markdown]
+# ```{glue:figure} fig-function-space-error
+# :name: "fig-function-space-error"
+#
+# Relative error of the double-width feedforward layer $g_\varepsilon$ against the residual layer
+# $R$, $\max|g_\varepsilon(x) - R(x)| / \max|R(x)|$ over the images, against ε, log-log, for ReLU
+# (β = 1), tanh and GELU (β = 0), mean over seeds; the dashed line marks where ReLU becomes exact.
+# ```
+
+# %% tags=["hide-input"]
 smooth = errors[(errors["ε"] <= 0.1) & ~errors["activation"].str.startswith("ReLU")]
 slopes = {a: np.polyfit(np.log(g.groupby("ε")["error"].mean().index), np.log(g.groupby("ε")["error"].mean()), 1)[0]
           for a, g in smooth.groupby("activation")}
@@ -108,7 +120,8 @@ print(f"ReLU, β=1: largest error for ε ≤ {relu_bound:.3f}: {relu_exact:.1e} 
 # ## Parameter counts: channel-wise against layer-wise
 #
 # Each net is fused to its plain form where it has one (RepVGG) and then given PReLUs at both
-# granularities. The difference is only the slopes: one per channel against one per layer.
+# granularities. The difference is only the slopes: one per channel against one per layer
+# ({numref}`tab-function-space-params`).
 
 # %% tags=["hide-input"]
 nets = {
@@ -125,7 +138,15 @@ for name, (build, channels) in nets.items():
     rows.append({"net": name, "weights": counts["weights"], "slopes (channel-wise)": counts["slopes_channel"],
                  "slopes (layer-wise)": counts["slopes_layer"], "extra parameters (%)": round(counts["overhead_pct"], 4)})
 param_table = pd.DataFrame(rows)
-param_table
+glue("tab-function-space-params", param_table, display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-function-space-params
+# :name: "tab-function-space-params"
+#
+# Parameter counts of the fused nets: weights, PReLU slopes added by channel-wise and by layer-wise
+# linearization, and the extra parameters of channel-wise over layer-wise, in percent.
+# ```
 
 # %% [markdown]
 # ## Verdict

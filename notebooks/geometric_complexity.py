@@ -25,7 +25,8 @@
 #
 # The cross term can be negative, which is how a larger $\lambda$ can give a *simpler* function.
 # We compute both sides exactly (one vector-Jacobian product per class, vmapped) on freshly
-# initialised towers and compare them across $\lambda$.
+# initialised towers and compare them across $\lambda$ ({numref}`fig-gc-first-order` and
+# {numref}`fig-gc-error`).
 #
 # **Appendix C.** A depth-$n$ tower whose last block has all-zero parameters computes exactly the
 # function of the depth-$(n-1)$ tower made of its other parameters: the loss landscape of every
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from myst_nb import glue
 
 from resdepth import profiles
 from resdepth.data import sample_test_batch
@@ -82,11 +84,30 @@ long = gc.melt(id_vars=["activation", "seed", "λ"], value_vars=["exact", "first
 grid = sns.relplot(data=long, x="λ", y="GC", hue="", style="", col="activation", kind="line", marker="o",
                    errorbar=("se", 1), height=4, aspect=1.1)
 grid.set(xscale="log", yscale="log", ylabel="geometric complexity")
-plt.show()
+glue("fig-gc-first-order", grid.figure, display=False)
+plt.close(grid.figure)
 fig, ax = plt.subplots(figsize=(6, 4))
 sns.lineplot(data=gc, x="λ", y="relative error", hue="activation", marker="o", errorbar=("se", 1), ax=ax)
 ax.set(xscale="log", yscale="log", ylabel="|exact − first order| / exact")
-plt.show()
+glue("fig-gc-error", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-gc-first-order
+# :name: "fig-gc-first-order"
+#
+# Geometric complexity of towers at initialisation against λ, log-log: computed exactly and by the
+# first-order formula of Corollary B.0.1; one panel per activation, mean over seeds with ±1 standard
+# error. The budget is printed above.
+# ```
+#
+# ```{glue:figure} fig-gc-error
+# :name: "fig-gc-error"
+#
+# Relative error of the first-order formula, $|\text{exact} - \text{first order}| / \text{exact}$,
+# against λ, log-log, per activation: mean over seeds with ±1 standard error. Second order predicts
+# slope 2.
+# ```
 
 # %% tags=["hide-input"]
 small = gc[gc["λ"] <= 0.05]
@@ -100,8 +121,6 @@ print("Verdict: Corollary B.0.1 " + ("reproduced" if all(1.7 < s < 2.3 for s in 
 
 # %% tags=["remove-cell"]
 # Values for the reproduction report (book/reproduction_report.md), computed above.
-from myst_nb import glue
-
 glue("gc_error_slopes", ", ".join(f"{a} {v:.2f}" for a, v in slope.items()), display=False)
 glue("gc_verdict", "reproduced" if all(1.7 < v < 2.3 for v in slope.values()) else "not reproduced", display=False)
 glue("gc_negative_fraction", float(negative), display=False)
@@ -111,6 +130,9 @@ glue("gc_budget", f"at init; n = {settings['depth']}, width {settings['width']};
 
 # %% [markdown]
 # ## Appendix C: zeroing the last block embeds the shallower tower
+#
+# {numref}`tab-gc-embedding` compares each tower with its last block zeroed against the shallower
+# tower.
 
 # %% tags=["hide-input"]
 checks = []
@@ -122,7 +144,16 @@ for batchnorm in (False, True):
 embedding = pd.DataFrame(checks)
 print("Verdict: " + ("reproduced exactly (bit-identical outputs and losses)." if (embedding["max_abs_diff"] == 0).all()
                      else "not exact."))
-embedding
+glue("tab-gc-embedding", embedding, display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-gc-embedding
+# :name: "tab-gc-embedding"
+#
+# Appendix C checked on real test images: a depth-n tower (with or without BatchNorm) whose last
+# block is zero against the depth-(n−1) tower of its other parameters. Columns: the largest absolute
+# difference of their outputs, and the loss of each.
+# ```
 
 # %% tags=["remove-cell"]
 glue("embedding_max_diff", float(embedding["max_abs_diff"].max()), display=False)

@@ -49,6 +49,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from myst_nb import glue
 
 from resdepth import profiles
 from resdepth.grids import lambda_sweep_configs
@@ -74,8 +75,9 @@ print(f"Budget: dataset {settings['dataset']}, tower n={n}, width {settings['wid
 # %% [markdown]
 # ## Figure 1: learning curves
 #
-# Training loss (mean over the batches since the previous evaluation) and test accuracy, one
-# line per λ, mean over seeds. Runs that diverged stop where the loss became non-finite.
+# {numref}`fig-lambda-sweep-curves` shows the training loss (mean over the batches since the
+# previous evaluation), the test accuracy and the geometric complexity, one line per λ, mean over
+# seeds. Runs that diverged stop where the loss became non-finite.
 
 # %% tags=["hide-input"]
 palette = dict(zip(order, sns.color_palette("viridis", len(order))))
@@ -88,10 +90,23 @@ for ax, metric, label in zip(axes, ["train_loss", "test_acc", "geometric_complex
 axes[2].set_yscale("log")
 axes[2].legend(title="λ", bbox_to_anchor=(1.02, 1), loc="upper left")
 plt.tight_layout()
-plt.show()
+glue("fig-lambda-sweep-curves", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-lambda-sweep-curves
+# :name: "fig-lambda-sweep-curves"
+#
+# Figure 1 of Dherin & Munn at our budget (printed above): training loss, test accuracy and
+# geometric complexity (log scale) against the training step, one line per λ, mean over seeds
+# without error bars.
+# ```
 
 # %% [markdown]
 # ## Figure 2: maximum test accuracy, and complexity at that step
+#
+# {numref}`fig-lambda-sweep-best` plots both against λ; {numref}`tab-lambda-sweep-summary` gives the
+# numbers, with the count of diverged runs.
 
 # %% tags=["hide-input"]
 rows = []
@@ -112,11 +127,29 @@ ax_gc.set(ylabel="geometric complexity at max test acc.", yscale="log", title="F
 for ax in (ax_acc, ax_gc):
     ax.tick_params(axis="x", rotation=45)
 plt.tight_layout()
-plt.show()
+glue("fig-lambda-sweep-best", fig, display=False)
+plt.close(fig)
 summary = per_run.groupby("λ", sort=False).agg(
     lam=("lam", "first"), runs=("seed", "size"), diverged=("status", lambda s: int((s == "diverged").sum())),
     max_test_acc=("max_test_acc", "mean"), se=("max_test_acc", "sem"), gc_at_best=("gc_at_best", "mean"))
-summary.reindex(order).round(4)
+glue("tab-lambda-sweep-summary", summary.reindex(order).round(4), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig-lambda-sweep-best
+# :name: "fig-lambda-sweep-best"
+#
+# Figure 2 of Dherin & Munn at our budget. Left: each run's maximum test accuracy against λ. Right:
+# the geometric complexity (log scale) at the step of that maximum. Means over the seeds that did not
+# diverge, with ±1 standard error.
+# ```
+#
+# ```{glue:figure} tab-lambda-sweep-summary
+# :name: "tab-lambda-sweep-summary"
+#
+# Per λ rule: its value at this depth n, the number of runs and of diverged runs, and over the runs that
+# trained the mean maximum test accuracy, its standard error and the mean geometric complexity at
+# that step.
+# ```
 
 # %% [markdown]
 # ## Verdict
@@ -141,8 +174,6 @@ print(f"Verdict at this budget: {verdict} ({sum(checks)} of {len(checks)} checks
 
 # %% tags=["remove-cell"]
 # Values for the reproduction report (book/reproduction_report.md), computed above.
-from myst_nb import glue
-
 glue("sweep_diverged", ", ".join(diverged) if diverged else "none", display=False)
 glue("sweep_diverged_verdict", "reproduced" if checks[3] else "not reproduced", display=False)
 glue("sweep_underfit", "yes" if underfit else "no", display=False)

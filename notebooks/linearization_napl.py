@@ -76,7 +76,8 @@ print(linearization_budget(settings, start, records))
 # Each point is one ω: the mean over post-training seeds of the final NAPL and the final test
 # accuracy, with standard-error bars in both directions. The start network is fused into its
 # plain form (RepVGG's structural reparameterization), so before post-training every path meets
-# every ReLU: its NAPL is the number of ReLU layers. The dashed line is its test accuracy.
+# every ReLU: its NAPL is the number of ReLU layers. The dashed line is its test accuracy
+# ({numref}`fig-linearization-napl`).
 
 # %% tags=["hide-input"]
 full_napl = max(r["history"][0]["napl"] for r in records if r["history"])
@@ -84,7 +85,17 @@ fig, ax = plt.subplots(figsize=(8, 4.5))
 accuracy_vs_napl(ax, runs, start["final"]["test_acc"], full_napl,
                  f"{settings['start_model']} on {settings['dataset']}: linearized after training")
 plt.tight_layout()
-plt.show()
+glue("fig-linearization-napl", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-linearization-napl
+# :name: "fig-linearization-napl"
+#
+# Final test accuracy against final NAPL after post-training linearization, channel-wise and
+# layer-wise, one point per ω: means over post-training seeds with ±1 standard error in both
+# directions; the dashed line is the start network's accuracy. The budget is printed above.
+# ```
 
 # %% [markdown]
 # ## The gap at matched NAPL
@@ -93,10 +104,20 @@ plt.show()
 # interpolated linearly between the two channel-wise runs around it; layer-wise NAPLs outside the
 # channel-wise range are left out. The gap is channel-wise minus layer-wise, in percentage points,
 # mean ± standard error over seeds; "outside spread" means |gap| > 2 s.e.
+# ({numref}`tab-linearization-gaps`).
 
 # %% tags=["hide-input"]
 gaps = matched_napl_gaps(runs)
-gap_table(gaps)
+glue("tab-linearization-gaps", gap_table(gaps), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-linearization-gaps
+# :name: "tab-linearization-gaps"
+#
+# Channel-wise against layer-wise linearization at each matched NAPL: test accuracy of each (%,
+# mean ± standard error over seeds), the gap in points, the number of seeds, and whether the gap lies
+# outside twice its standard error.
+# ```
 
 # %% [markdown]
 # ## Materializing the fixed-depth net
@@ -105,8 +126,9 @@ gap_table(gaps)
 # nonlinearity between them is one affine map. `merge_linear_layers` fuses each run into one
 # convolution with a larger kernel. Here the start network's weights get the frozen pattern of the
 # layer-wise run with the lowest NAPL (seed 0), and the merged net is compared with the unmerged
-# one on real test images. With zero padding the fusion is exact only where no intermediate
-# padding is read; the rim differs, and on 32×32 inputs the last stages are all rim.
+# one on real test images ({numref}`tab-linearization-merged`). With zero padding the fusion is
+# exact only where no intermediate padding is read; the rim differs, and on 32×32 inputs the last
+# stages are all rim.
 
 # %% tags=["hide-input"]
 from resdepth.data import sample_test_batch
@@ -128,7 +150,7 @@ for (name, act) in [(n, m) for n, m in net.named_modules() if m in prelus(net)]:
 merged = merge_linear_layers(net)
 with torch.no_grad():
     full_error = ((merged(x) - net(x)).norm() / net(x).norm()).item()
-pd.DataFrame({
+glue("tab-linearization-merged", pd.DataFrame({
     "net": ["layer-wise linearized (unmerged)", "merged"],
     "NAPL": [info["napl"], info["napl"]],
     "weight layers": [weight_layers(net), weight_layers(merged)],
@@ -136,7 +158,16 @@ pd.DataFrame({
                    - sum(a.alpha.numel() for a in prelus(merged))],
     "largest kernel": [max(m.kernel_size[0] for m in net.modules() if isinstance(m, torch.nn.Conv2d)),
                        max(m.kernel_size[0] for m in merged.modules() if isinstance(m, torch.nn.Conv2d))],
-})
+}), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-linearization-merged
+# :name: "tab-linearization-merged"
+#
+# The layer-wise-linearized net of lowest NAPL (first post-training seed) before and after fusing its linear runs of
+# convolutions: NAPL, number of weight layers, parameters (without the PReLU slopes) and the largest
+# convolution kernel.
+# ```
 
 # %% tags=["hide-input"]
 print(f"Relative difference of the logits, merged against unmerged, on {len(x)} real test images: {full_error:.2e} "

@@ -87,6 +87,7 @@ summary["std / NAPL"] = summary["std"] / summary["NAPL"].where(summary["NAPL"] >
 # Bars: the exact path-length distribution of each channel-wise-linearized net and of a standard
 # ResNet-56 (all units nonlinear). Line: the binomial with the same mean and the same longest path,
 # what independent layers would give. A layer-wise net has one bar: every path has the same length.
+# {numref}`fig-paths-histograms` shows them.
 
 # %% tags=["hide-input"]
 channel = summary[summary["granularity"] == "channel"].sort_values("NAPL", ascending=False)
@@ -103,16 +104,37 @@ for ax in list(axes.flat)[len(shown):]:
     ax.axis("off")
 axes[0, 0].legend(fontsize="small")
 plt.tight_layout()
-plt.show()
+glue("fig-paths-histograms", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-paths-histograms
+# :name: "fig-paths-histograms"
+#
+# Exact distributions of the number of nonlinear units on a path: one panel per channel-wise
+# linearized net (blue, by ω, NAPL falling) and a standard ResNet-56 (green); the black line with
+# dots is the binomial of the same mean and longest path. One post-training seed, no error bars.
+# ```
 
 # %% [markdown]
 # ## Do the extracted nets look like ResNets?
 #
 # "std / NAPL" is the spread of path lengths relative to their mean: 0 for a fixed-depth net. "TV
-# to binomial" is the total-variation distance to the binomial of the same mean and length.
+# to binomial" is the total-variation distance to the binomial of the same mean and length
+# ({numref}`tab-paths-summary`).
 
 # %% tags=["hide-input"]
-summary[["net", "NAPL", "std", "std / NAPL", "longest", "TV to binomial"]].round(3)
+glue("tab-paths-summary", summary[["net", "NAPL", "std", "std / NAPL", "longest", "TV to binomial"]].round(3),
+     display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-paths-summary
+# :name: "tab-paths-summary"
+#
+# Every linearized net (channel-wise and layer-wise, by ω) and a standard ResNet-56: the mean path
+# length (NAPL), its standard deviation, their ratio, the longest path, and the total-variation
+# distance to the binomial.
+# ```
 
 # %% [markdown]
 # ## Verdict

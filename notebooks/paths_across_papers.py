@@ -72,7 +72,8 @@ print(f"Budget, part 1: towers at initialisation (no training), width {settings[
 # ## 1. Do paths count the same?
 #
 # For each depth, the ratio $\|\lambda^2 M_2\| / \|\lambda M_1\|$ (norms over the batch of logits),
-# computed by `resdepth.expansion.expansion_terms` with $n$ Jacobian-vector products.
+# computed by `resdepth.expansion.expansion_terms` with $n$ Jacobian-vector products, in
+# {numref}`fig-synthesis-coherence` and {numref}`tab-synthesis-ratios`.
 
 # %% tags=["hide-input"]
 rows = []
@@ -91,11 +92,28 @@ sns.lineplot(data=long, x="n", y="ratio", hue="model", style="model", markers=Tr
 ax.set(xscale="log", yscale="log", xlabel="depth n (λ = 1/√n)", ylabel="‖λ²M₂‖ / ‖λM₁‖",
        title="Second-order paths against first-order paths, at initialisation")
 plt.tight_layout()
-plt.show()
+glue("fig-synthesis-coherence", fig, display=False)
+plt.close(fig)
 mean_ratio = ratios.groupby("n")[["measured", "coherent paths", "independent paths"]].mean()
 slope = np.polyfit(np.log(mean_ratio.index), np.log(mean_ratio["measured"]), 1)[0]
 print(f"Measured ratio grows as n^{slope:.2f} (coherent paths: n^0.50, independent paths: n^0.00 at λ = 1/√n).")
-mean_ratio.round(4)
+glue("tab-synthesis-ratios", mean_ratio.round(4), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig-synthesis-coherence
+# :name: "fig-synthesis-coherence"
+#
+# The ratio $\|\lambda^2 M_2\| / \|\lambda M_1\|$ on towers at initialisation with λ = 1/√n against
+# the depth n, log-log: measured (mean over seeds, ±1 standard error) and the two extremes, coherent
+# and independent paths. The budget is printed above.
+# ```
+#
+# ```{glue:figure} tab-synthesis-ratios
+# :name: "tab-synthesis-ratios"
+#
+# The measured ratio $\|\lambda^2 M_2\| / \|\lambda M_1\|$ per depth n (mean over seeds), beside the
+# coherent-path and independent-path predictions.
+# ```
 
 # %% [markdown]
 # ## 2. The depth mix of a λ = 1/√n tower against linearized networks
@@ -103,7 +121,8 @@ mean_ratio.round(4)
 # Left: the tower's nonlinear depth per path with the expansion's weights (stem ReLU plus
 # Binomial$(n, \lambda/(1+\lambda))$ branches), against the even-split walk that NAPL uses. Right: the
 # distributions that channel-wise linearization extracted from the plain RepVGG (chapter *Variable
-# depth against fixed depth*), next to the tower mix of the same mean.
+# depth against fixed depth*), next to the tower mix of the same mean. {numref}`fig-synthesis-mix`
+# shows both; {numref}`tab-synthesis-comparison` compares every extracted net with its tower.
 
 # %% tags=["hide-input"]
 lin = profiles.resolve("linearization_napl", profile)
@@ -150,9 +169,28 @@ if target is not None:
     ax_lin.legend(fontsize="small")
 ax_lin.set(title="extracted by linearization against the tower", xlabel="nonlinear units on the path")
 plt.tight_layout()
-plt.show()
+glue("fig-synthesis-mix", fig, display=False)
+plt.close(fig)
 comparison = pd.DataFrame(rows)
-comparison.round(3)
+glue("tab-synthesis-comparison", comparison.round(3), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig-synthesis-mix
+# :name: "fig-synthesis-mix"
+#
+# Distributions of the number of nonlinear units on a path. Left: the n = 16 tower with λ = 1/√n,
+# by NAPL's even-split walk and by the expansion's weights. Right: the channel-wise-linearized
+# RepVGG whose NAPL is nearest the tower's expansion-weighted mean, beside the n = 16 tower mix of
+# the same mean. Exact distributions, one post-training seed.
+# ```
+#
+# ```{glue:figure} tab-synthesis-comparison
+# :name: "tab-synthesis-comparison"
+#
+# Each channel-wise-linearized net: its NAPL and the standard deviation of its path lengths, the λ
+# at which the n = 16 tower's expansion-weighted mix has the same mean, that mix's standard deviation,
+# and the total-variation distance between the two distributions.
+# ```
 
 # %% [markdown]
 # ## What this shows

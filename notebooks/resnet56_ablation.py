@@ -60,8 +60,9 @@ print(linearization_budget(settings, start, records))
 # %% [markdown]
 # ## Accuracy against NAPL, from a residual start
 #
-# Left: this chapter's start network. Right: the plain RepVGG of the previous chapter, read from
-# the results store at the same profile (shown only if its runs are stored).
+# {numref}`fig-resnet-napl`, left: this chapter's start network. Right: the plain RepVGG of the
+# previous chapter, read from the results store at the same profile (shown only if its runs are
+# stored).
 
 # %% tags=["hide-input"]
 plain_settings = profiles.resolve("linearization_napl", profile)
@@ -80,17 +81,38 @@ if plain_available:
     accuracy_vs_napl(axes[0, 1], plain_runs, plain_start["final"]["test_acc"], plain_napl,
                      f"{plain_settings['start_model']} (plain) on {plain_settings['dataset']}")
 plt.tight_layout()
-plt.show()
+glue("fig-resnet-napl", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-resnet-napl
+# :name: "fig-resnet-napl"
+#
+# Final test accuracy against final NAPL after channel-wise and layer-wise linearization, one point
+# per ω, means over post-training seeds with ±1 standard error in both directions; dashed: the start
+# network's accuracy. Left: from the residual start network; right (when stored): from the plain
+# RepVGG. The budget is printed above.
+# ```
 
 # %% [markdown]
 # ## The gap at matched NAPL
 #
 # Same rule as before: at each layer-wise NAPL, the channel-wise accuracy of the same seed is
-# interpolated in NAPL; the gap is channel-wise minus layer-wise, in points, mean ± s.e. over seeds.
+# interpolated in NAPL; the gap is channel-wise minus layer-wise, in points, mean ± s.e. over seeds
+# ({numref}`tab-resnet-gaps`).
 
 # %% tags=["hide-input"]
 gaps = matched_napl_gaps(runs)
-gap_table(gaps)
+glue("tab-resnet-gaps", gap_table(gaps), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-resnet-gaps
+# :name: "tab-resnet-gaps"
+#
+# From the residual start network: channel-wise against layer-wise test accuracy at each matched
+# NAPL (%, mean ± standard error over seeds), the gap in points, the number of seeds, and whether the
+# gap lies outside twice its standard error.
+# ```
 
 # %% tags=["hide-input"]
 lines, gap_text, verdict_gap = gap_verdict(gaps)

@@ -44,6 +44,7 @@ lr = None
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from myst_nb import glue
 
 from resdepth import profiles
 from resdepth.config import RunConfig
@@ -61,8 +62,8 @@ if profile == "smoke":
 # ## The data
 #
 # A few images from the committed Fashion-MNIST sample (`data/sample/`), padded from 28×28 to
-# 32×32 exactly as the training data is. Training itself uses the full dataset named in the
-# budget below.
+# 32×32 exactly as the training data is ({numref}`fig-basics-samples`). Training itself uses the
+# full dataset named in the budget below.
 
 # %% tags=["hide-input"]
 sample = load_dataset("sample")
@@ -73,12 +74,22 @@ for ax, i in zip(axes.flat, range(0, 1600, 100)):
     ax.set_title(classes[sample.train_y[i]], fontsize=8)
     ax.axis("off")
 plt.tight_layout()
-plt.show()
+glue("fig-basics-samples", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-basics-samples
+# :name: "fig-basics-samples"
+#
+# Sixteen images of the committed Fashion-MNIST sample (training split), zero-padded to 32×32, each
+# titled with its class.
+# ```
 
 # %% [markdown]
 # ## The runs
 #
-# One configuration per seed. `sweep` loads each stored run, or trains and stores it.
+# One configuration per seed. `sweep` loads each stored run, or trains and stores it;
+# {numref}`tab-basics-runs` lists where and when each was trained.
 
 # %%
 configs = [
@@ -104,13 +115,22 @@ print(f"Budget: dataset {settings['dataset']}, {settings['epochs']} epochs, {len
       f"        tower depth n={settings['depth']}, width {settings['width']}, batch {settings['batch_size']}, "
       f"lr {settings['lr']} (constant),\n"
       f"        device {', '.join(sorted(set(prov['device'])))}, {prov['wall_time_s'].sum() / 60:.1f} min of training in all.")
-prov[["seed", "status", "device", "wall_time_s", "date", "commit", "profile"]]
+glue("tab-basics-runs", prov[["seed", "status", "device", "wall_time_s", "date", "commit", "profile"]], display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-basics-runs
+# :name: "tab-basics-runs"
+#
+# The runs of this chapter, one per seed: status, device, training wall time in seconds, date,
+# code commit and profile, from each run's provenance in the results store.
+# ```
 
 # %% [markdown]
 # ## Learning curves
 #
-# Training loss (the mean over each epoch's batches, with augmentation) and test accuracy after
-# each epoch; the line is the mean over seeds and the band its 95% interval.
+# {numref}`fig-basics-curves` shows the training loss (the mean over each epoch's batches, with
+# augmentation) and the test accuracy after each epoch; the line is the mean over seeds and the band
+# its 95% interval.
 
 # %% tags=["hide-input"]
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
@@ -121,10 +141,23 @@ ax_loss.set(ylabel="cross-entropy", title="Loss")
 sns.lineplot(data=history, x="epoch", y="test_acc", errorbar=("ci", 95), marker="o", ax=ax_acc)
 ax_acc.set(ylabel="test accuracy", title=f"Tower n={settings['depth']}, λ=1/√n, {settings['dataset']}")
 plt.tight_layout()
-plt.show()
+glue("fig-basics-curves", fig, display=False)
+plt.close(fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-basics-curves
+# :name: "fig-basics-curves"
+#
+# Learning curves of the tower with λ = 1/√n. Left: cross-entropy against epoch, training (with
+# augmentation) and test. Right: test accuracy against epoch. Lines are means over seeds, bands 95%
+# intervals; the budget is printed under *The runs*.
+# ```
 
 # %% [markdown]
 # ## Summary over seeds
+#
+# {numref}`tab-basics-summary` gives each seed's final and best test accuracy and its training
+# throughput.
 
 # %%
 summary = pd.DataFrame(
@@ -136,4 +169,12 @@ summary = pd.DataFrame(
 mean, sem = summary["final test acc"].mean(), summary["final test acc"].sem()
 spread = f" ± {sem:.4f} (standard error over {len(summary)} seeds)" if len(summary) > 1 else " (one seed)"
 print(f"Final test accuracy: {mean:.4f}{spread}.")
-summary.round(4)
+glue("tab-basics-summary", summary.round(4), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-basics-summary
+# :name: "tab-basics-summary"
+#
+# Per seed: the status of the run, the test accuracy after the last epoch and the best over epochs,
+# and the median training throughput in images per second.
+# ```
