@@ -131,12 +131,12 @@ def gap_verdict(gaps: pd.DataFrame, napl_range: tuple = (3.0, 5.0)) -> tuple:
         judged = gaps[gaps["napl"] >= 2].head(1) if (gaps["napl"] >= 2).any() else gaps.head(1)
     trend_rows = gaps[gaps["napl"] >= 2]
     trend = np.corrcoef(trend_rows["napl"], trend_rows["gap"])[0, 1] if len(trend_rows) > 2 else math.nan
-    each = "; ".join(f"NAPL {r.napl:.0f}: {100 * r.gap:+.2f} ± {100 * r.gap_se:.2f}" for r in judged.itertuples())
+    each = "; ".join(f"NAPL {r.napl:.3g}: {100 * r.gap:+.2f} ± {100 * r.gap_se:.2f}" for r in judged.itertuples())
     gap_text = f"{100 * judged['gap'].mean():+.2f} points (mean; {each})"
     peak = gaps.loc[gaps["gap"].idxmax()]
     lines = [
         f"Channel-wise beats layer-wise at {(gaps['gap'] > 0).sum()} of {len(gaps)} matched NAPLs; the largest gap is "
-        f"{100 * peak['gap']:+.2f} points at NAPL {peak['napl']:.0f}.",
+        f"{100 * peak['gap']:+.2f} points at NAPL {peak['napl']:.3g}.",
         f"Judged at NAPL {lo:g} to {hi:g} (the paper's CIFAR-100 range): {each} points (channel minus layer, "
         f"± s.e. over seeds); all outside the seed spread: {bool(judged['outside_spread'].all())}.",
         f"Correlation of the gap with NAPL over matched NAPLs >= 2: {trend:+.2f} (the claim: the gap grows as NAPL "
