@@ -87,7 +87,7 @@ BUDGETS = {
                       omegas={"channel": [0.03, 3.0], "layer": [1.0, 100.0]}),
         "book": dict(dataset="fashion_mnist", start_model="resnet20", start_args={}, epochs=3, batch_size=128, lr=0.1,
                      weight_decay=5e-4, start_seed=0, seeds=[0], post_epochs=1, post_lr=1e-4, alpha_lr=0.05, post_train_images=None,
-                     omegas={"channel": [0.003, 0.03, 0.3, 3.0], "layer": [0.1, 1.0, 10.0, 100.0]}),
+                     omegas={"channel": [0.001, 0.003, 0.03], "layer": [0.03, 0.1, 1.0]}),
         "paper": dict(dataset="cifar100", start_model="resnet56", start_args={}, epochs=200, batch_size=128, lr=0.1,
                       weight_decay=5e-4, start_seed=0, seeds=[0, 1, 2], post_epochs=60, post_lr=1e-4, alpha_lr=0.05,
                       post_train_images=None,
