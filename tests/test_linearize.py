@@ -111,13 +111,13 @@ def test_post_training_runs_through_the_store_and_linearizes(isolated_store):
     run_or_load(start, "book", save_weights=True, progress=False)
     kwargs = dict(epochs=1, lr=0.01, train_images=128, batch_size=32, eval_every=2)
     untouched = post_train(start, "channel", 0.0, profile="book", **kwargs)
-    crushed = post_train(start, "layer", 1e4, profile="book", **kwargs)
+    crushed = post_train(start, "layer", 1e4, profile="book", alpha_lr=1.0, **kwargs)  # one Adam step reaches 1
     assert untouched["linearization"]["napl"] == 22.0  # omega = 0: every unit stays nonlinear
     assert crushed["linearization"]["napl"] == 0.0  # a huge penalty makes the net linear
     assert set(crushed["linearization"]["nonlinear_fractions"].values()) == {0.0}
     assert [h["napl"] for h in crushed["history"]][-1] == 0.0
     assert untouched["linearization"]["slopes"] > crushed["linearization"]["slopes"] == 22
-    cfg = post_train_config(start, "layer", 1e4, **kwargs)
+    cfg = post_train_config(start, "layer", 1e4, alpha_lr=1.0, **kwargs)
     assert load_result(cfg)["key"] == cfg.key and cfg.start_from == f"lin_test/{start.key}"
 
 
