@@ -57,6 +57,8 @@ from myst_nb import glue
 from resdepth import profiles
 from resdepth.analysis import gap_table, gap_verdict, linearization_runs, matched_napl_gaps
 from resdepth.grids import linearization_budget, linearization_budget_short, run_linearization_study
+from resdepth.linearize import linearized_architecture
+from resdepth.pathlength import napl
 from resdepth.plots import accuracy_vs_napl
 from resdepth.results import compute_used
 
@@ -80,7 +82,7 @@ print(linearization_budget(settings, start, records))
 # ({numref}`fig-linearization-napl`).
 
 # %% tags=["hide-input"]
-full_napl = max(r["history"][0]["napl"] for r in records if r["history"])
+full_napl = napl(linearized_architecture(records[0]))  # every unit nonlinear: the start network
 fig, ax = plt.subplots(figsize=(8, 4.5))
 accuracy_vs_napl(ax, runs, start["final"]["test_acc"], full_napl,
                  f"{settings['start_model']} on {settings['dataset']}: linearized after training")
