@@ -21,8 +21,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# --all: the reproduction report pastes values glued in other pages, so every page is rebuilt.
 book: $(VENV)/.installed
-	RESDEPTH_PROFILE=book $(BIN)/jupyter-book build . -W --keep-going
+	RESDEPTH_PROFILE=book $(BIN)/jupyter-book build . --all -W --keep-going
 
 notebooks: $(VENV)/.installed
 	$(BIN)/jupytext --to ipynb --quiet $(NOTEBOOKS)

@@ -76,7 +76,7 @@ def build_book():
     """Build the book exactly as ``make book`` does, in the ``book`` profile whatever the caller's."""
     env = {k: v for k, v in os.environ.items() if k != "RESDEPTH_PROFILE"}
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", ".", "-W", "--keep-going"]
+    command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", ".", "--all", "-W", "--keep-going"]
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     if done.returncode != 0:
