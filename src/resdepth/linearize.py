@@ -42,18 +42,22 @@ class LinearizablePReLU(nn.Module):
 
     def penalty(self) -> torch.Tensor:
         """sum over unfrozen slopes of |1 - alpha|^0.5."""
-        return (1 - self.alpha[~self.frozen]).abs().sqrt().sum()
+        # masks instead of boolean indexing, so no device sync: frozen slopes enter the sqrt as 1
+        # (a finite gradient, then discarded) and add 0
+        gap = torch.where(self.frozen, torch.ones_like(self.alpha), (1 - self.alpha).abs())
+        return torch.where(self.frozen, torch.zeros_like(gap), gap.sqrt()).sum()
 
     @torch.no_grad()
-    def freeze(self, threshold: float = 0.01) -> int:
+    def freeze(self, threshold: float = 0.01) -> torch.Tensor:
         """Freeze every slope within ``threshold`` of 1, or that crossed 1 since the last call, at
-        exactly 1; return how many are frozen."""
+        exactly 1; return how many are frozen, as a 0-d tensor (it runs after every training step,
+        so it never waits for the device)."""
         offset = self.alpha - 1
         crossed = torch.sign(offset) * self.side < 0
         self.frozen |= (offset.abs() < threshold) | crossed
         self.side.copy_(torch.sign(offset))
-        self.alpha[self.frozen] = 1.0
-        return int(self.frozen.sum())
+        self.alpha.masked_fill_(self.frozen, 1.0)
+        return self.frozen.sum()
 
     def nonlinear_fraction(self) -> float:
         """p: the fraction of this layer's units that are still nonlinear (not frozen at 1)."""
@@ -107,8 +111,8 @@ def l05_penalty(model: nn.Module) -> torch.Tensor:
     return torch.stack(terms).sum() if terms else torch.zeros(())
 
 
-def freeze_linear_units(model: nn.Module, threshold: float = 0.01) -> int:
-    """Apply the freeze rule to every PReLU; return the number of frozen (linear) units."""
+def freeze_linear_units(model: nn.Module, threshold: float = 0.01) -> torch.Tensor:
+    """Apply the freeze rule to every PReLU; return the number of frozen (linear) units (0-d tensor)."""
     return sum(m.freeze(threshold) for m in prelus(model))
 
 
