@@ -125,6 +125,7 @@ def test_weights_round_trip():
 def test_new_fields_at_default_leave_stored_hashes_alone():
     a = cfg()
     assert a.key == cfg(gc_images=0).key != cfg(gc_images=8).key
+    assert a.key == cfg(precision="auto").key != cfg(precision="bf16").key != cfg(precision="fp32").key
     assert "gc_images" in a.to_dict()  # still recorded in the results file
 
 

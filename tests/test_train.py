@@ -1,3 +1,4 @@
+import math
 import pytest
 import torch
 
@@ -50,8 +51,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
     resumed, resumed_model = train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)
     for (name, a), (_, b) in zip(reference_model.state_dict().items(), resumed_model.state_dict().items()):
         assert torch.equal(a, b), name
-    strip = lambda hist: [{k: v for k, v in h.items() if k != "images_per_s"} for h in hist]
+    strip = lambda hist: [{k: v for k, v in h.items() if k not in ("images_per_s", "elapsed_s")} for h in hist]
     assert strip(resumed["history"]) == strip(reference["history"])
+    assert resumed["resumed_from_step"] == 6 and reference["resumed_from_step"] == 0
 
 
 def test_run_or_load_resumes_and_cleans_up(monkeypatch):
@@ -111,3 +113,21 @@ def test_flagged_parameters_get_no_weight_decay():
     groups = parameter_groups(model, weight_decay=5e-4)
     assert groups[0]["weight_decay"] == 5e-4 and len(groups[0]["params"]) == 2
     assert groups[1]["weight_decay"] == 0.0 and groups[1]["params"][0] is model[1].weight
+
+
+def test_cpu_bf16_autocast_is_opt_in_and_recorded():
+    fp32, _ = train(small(), progress=False)
+    bf16, _ = train(small(precision="bf16"), progress=False)
+    assert fp32["precision"] == "fp32" and bf16["precision"] == "bf16-autocast"
+    assert math.isfinite(bf16["final"]["test_loss"])
+    assert bf16["final"]["test_loss"] != fp32["final"]["test_loss"]  # it really ran in another precision
+
+
+def test_target_accuracy_ends_the_run_at_the_first_evaluation_that_reaches_it():
+    full, _ = train(small(), progress=False)
+    target = full["history"][0]["test_acc"]
+    stopped, _ = train(small(), progress=False, target_test_acc=target)
+    assert stopped["steps_done"] == full["history"][0]["step"] < full["total_steps"]
+    assert stopped["status"] == "ok" and "reached test accuracy" in stopped["reason"]
+    assert [h["elapsed_s"] > 0 for h in full["history"]] == [True] * 3
+    assert full["history"][0]["elapsed_s"] < full["history"][-1]["elapsed_s"]  # cumulative

@@ -17,9 +17,12 @@ from .models import MODELS, model_arg_names, model_defaults, resolve_lam
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
 HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01,
-                         "alpha_lr": None, "optimizer": "sgd"}
+                         "alpha_lr": None, "optimizer": "sgd", "precision": "auto"}
 OPTIMIZERS = ("sgd", "adamw")
 LINEARIZE = ("", "channel", "layer")
+# "auto": bf16 autocast on CUDA, fp32 on the CPU (how every stored CPU run was trained); "bf16"
+# also autocasts on the CPU, where oneDNN has bf16 kernels (AVX512-BF16, AMX); "fp32" never does.
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,8 @@ class RunConfig:
     the run at which the ``multistep`` schedule multiplies the learning rate by ``gamma``.
     ``train_images`` limits training to the first N training images (None: all of them).
     ``gc_images`` > 0 logs the geometric complexity (exact, on the first ``gc_images`` test
-    images) at every evaluation.
+    images) at every evaluation. ``precision`` is the autocast policy (``PRECISIONS``); parameters,
+    the optimizer and the loss stay in fp32 in every case.
 
     Fields added after results were stored are left out of the hash while at their default
     (``HASH_NEUTRAL_DEFAULTS``), so adding one never orphans a stored run.
@@ -63,6 +67,7 @@ class RunConfig:
     freeze_threshold: float = 0.01
     alpha_lr: float | None = None
     optimizer: str = "sgd"
+    precision: str = "auto"
 
     def __post_init__(self):
         args = self.model_args
@@ -117,6 +122,8 @@ class RunConfig:
             raise ConfigError(f"freeze_threshold must lie in (0, 1); got {self.freeze_threshold}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         if self.alpha_lr is not None and not (math.isfinite(self.alpha_lr) and self.alpha_lr > 0):
             raise ConfigError(f"alpha_lr must be a finite number > 0, or None for lr; got {self.alpha_lr}")
         if self.eval_every is not None and self.eval_every < 1:

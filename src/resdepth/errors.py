@@ -19,3 +19,7 @@ class DataNotFoundError(ResdepthError, FileNotFoundError):
 
 class StoreError(ResdepthError, RuntimeError):
     """A results file or checkpoint that is corrupt, foreign, or from another config."""
+
+
+class SweepError(ResdepthError, RuntimeError):
+    """Some runs of a sweep failed on their workers; the runs that finished are stored."""

@@ -6,7 +6,8 @@ Each file holds the config, the per-evaluation metrics history, final and best m
 status ("ok" or "diverged", with the reason), and provenance: git commit, torch version, device,
 wall time, date and profile. ``run_or_load`` returns a stored result or trains and stores it;
 ``sweep`` does that over a grid, skipping finished runs and resuming interrupted ones from their
-checkpoints.
+checkpoints, on this process or on workers (``resdepth.executors``). Training (``train_job``)
+writes only checkpoints; storing (``store_run``) happens in the driver alone.
 
 Writes are atomic (temporary file, fsync, rename), so a kill at any moment leaves either the old
 file or the new one. A file that does not parse, or that belongs to another config, raises
@@ -26,7 +27,7 @@ from tqdm import tqdm
 
 from .atomic import atomic_torch_save, atomic_write_text
 from .config import RunConfig, check_profile
-from .errors import StoreError
+from .errors import ConfigError, StoreError
 from .paths import REPO_ROOT, results_dir
 
 SCHEMA = "resdepth.result/1"
@@ -69,8 +70,12 @@ def provenance(profile: str, device: str, wall_time_s: float, git: dict) -> dict
         "wall_time_s": round(wall_time_s, 2),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "profile": profile,
-        "command": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:300],
+        "command": driver_command(),
     }
+
+
+def driver_command() -> str:
+    return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:300]
 
 
 def read_result(path: Path, cfg: RunConfig | None = None) -> dict:
@@ -113,18 +118,37 @@ def run_or_load(
 
     With ``save_weights``, the final parameters are stored too, as ``<key>.weights.pt``.
     """
+    check_profile(profile)
+    if not needs_run(cfg, profile, root, save_weights):
+        return load_result(cfg, root, profile)
+    start_state = load_stored_weights(cfg.start_from, root, profile) if cfg.start_from else None
+    record, weights = train_job(cfg.to_dict(), profile, root, device, progress, save_weights, checkpoint_every,
+                                start_state)
+    return store_run(cfg, record, weights, profile, root)
+
+
+def needs_run(cfg: RunConfig, profile: str = "book", root=None, save_weights: bool = False) -> bool:
+    """True if ``cfg`` has no stored result, or is a finished run whose asked-for weights are
+    missing (a diverged run has no weights worth keeping: it is never retrained for them)."""
+    stored = load_result(cfg, root, profile)
+    if stored is None:
+        return True
+    return save_weights and stored["status"] == "ok" and not weights_path(cfg, root, profile).exists()
+
+
+def train_job(config: dict, profile: str, root, device, progress: bool, save_weights: bool,
+              checkpoint_every: int, start_state: dict | None) -> tuple:
+    """Train one run and return ``(record, weights or None)``; the unit of work of every executor.
+
+    It writes nothing but the run's checkpoint (resuming from it if one is there), so it can run
+    in a worker process or on another machine; the driver stores what it returns.
+    """
     from .train import train  # imported here: reading results needs no training machinery
 
-    check_profile(profile)
-    stored = load_result(cfg, root, profile)
-    weights_missing = save_weights and not weights_path(cfg, root, profile).exists()
-    if stored is not None and (stored["status"] != "ok" or not weights_missing):
-        return stored  # a diverged run has no weights worth keeping: never retrain it for them
-    ckpt = checkpoint_path(cfg, root, profile)
-    start_state = load_stored_weights(cfg.start_from, root, profile) if cfg.start_from else None
+    cfg = RunConfig.from_dict(config)
     code_version = git_commit()  # the code that trains, read before training starts
-    outcome, model = train(cfg, device=device, checkpoint_path=ckpt, checkpoint_every=checkpoint_every,
-                           progress=progress, start_state=start_state)
+    outcome, model = train(cfg, device=device, checkpoint_path=checkpoint_path(cfg, root, profile),
+                           checkpoint_every=checkpoint_every, progress=progress, start_state=start_state)
     record = {
         "schema": SCHEMA,
         "key": cfg.key,
@@ -137,13 +161,29 @@ def run_or_load(
         "best": outcome["best"],
         "history": outcome["history"],
         **({"linearization": outcome["linearization"]} if "linearization" in outcome else {}),
-        "provenance": provenance(profile, outcome["device"], outcome["wall_time_s"], code_version),
+        "provenance": {
+            **provenance(profile, outcome["device"], outcome["wall_time_s"], code_version),
+            "precision": outcome["precision"],
+            "resumed_from_step": outcome["resumed_from_step"],
+        },
     }
-    if save_weights:
-        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        atomic_torch_save(state, weights_path(cfg, root, profile))
+    weights = None
+    if save_weights and outcome["status"] == "ok":
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return record, weights
+
+
+def store_run(cfg: RunConfig, record: dict, weights: dict | None, profile: str = "book", root=None) -> dict:
+    """Write a finished run: weights first, then the result (each atomically), then drop the checkpoint.
+
+    A kill between the two writes leaves weights without a result, and the run is simply redone.
+    """
+    if record.get("key") != cfg.key:
+        raise StoreError(f"a worker returned the result of run {record.get('key')} for run {cfg.key}; not stored")
+    if weights is not None:
+        atomic_torch_save(weights, weights_path(cfg, root, profile))
     save_result(cfg, record, profile, root)
-    ckpt.unlink(missing_ok=True)
+    checkpoint_path(cfg, root, profile).unlink(missing_ok=True)
     return record
 
 
@@ -167,16 +207,41 @@ def _read_weights(path: Path, key: str) -> dict:
         raise StoreError(f"weights file {path} is corrupt ({type(exc).__name__}); delete it and re-run") from None
 
 
-def sweep(configs, profile: str = "book", root=None, device=None, progress: bool = True, **kwargs) -> list:
-    """``run_or_load`` over a grid of configs, in order; finished runs are loaded, not re-run."""
+def sweep(configs, profile: str = "book", root=None, device=None, progress: bool = True, executor: str = "local",
+          address: str | None = None, workers: int | None = None, save_weights: bool = False,
+          checkpoint_every: int = 500, max_retries: int = 3) -> list:
+    """``run_or_load`` over a grid of configs; returns their records in the order given.
+
+    Finished runs are loaded, not re-run; interrupted ones resume from their checkpoints.
+    ``executor`` says where the missing runs train (``resdepth.executors``): "local" (one after
+    the other, in this process; the default), "processes" (one worker per GPU, or ``workers``
+    CPU workers) or "ray" (Ray tasks, on the cluster at ``address`` or on a local Ray). Workers
+    return results to this process, the driver, which alone writes the store.
+    """
+    from .executors import EXECUTORS, run_elsewhere
+
+    check_profile(profile)
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     configs = list(configs)
-    todo = sum(load_result(c, root, profile) is None for c in configs)
-    results = []
-    with tqdm(total=len(configs), disable=not progress or todo == 0, desc=f"sweep ({todo} to run)", unit="run") as bar:
-        for cfg in configs:
-            results.append(run_or_load(cfg, profile, root, device, progress=progress, **kwargs))
-            bar.update(1)
-    return results
+    todo = [c for c in configs if needs_run(c, profile, root, save_weights)]
+    with tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not progress or not todo,
+              desc=f"sweep ({len(todo)} to run, {executor})", unit="run") as bar:
+        if executor == "local":
+            for cfg in todo:
+                run_or_load(cfg, profile, root, device, progress=progress, save_weights=save_weights,
+                            checkpoint_every=checkpoint_every)
+                bar.update(1)
+        else:
+            starts = {c.start_from: load_stored_weights(c.start_from, root, profile) for c in todo if c.start_from}
+            finished = run_elsewhere(todo, executor, profile=profile, root=root, device=device, address=address,
+                                     workers=workers, save_weights=save_weights, checkpoint_every=checkpoint_every,
+                                     max_retries=max_retries, start_states=starts)
+            for cfg, record, weights in finished:
+                record["provenance"].update(command=driver_command(), executor=executor)  # the sweep, not the worker
+                store_run(cfg, record, weights, profile, root)
+                bar.update(1)
+    return [load_result(c, root, profile) for c in configs]
 
 
 def compute_used(records) -> str:

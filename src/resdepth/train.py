@@ -2,7 +2,8 @@
 
 - data: the uint8 dataset lives on the training device; batches and augmentation are tensor ops
   (``resdepth.data.DeviceLoader``);
-- precision: bf16 autocast and channels_last on CUDA; fp32 and channels_last on CPU;
+- precision: channels_last everywhere; bf16 autocast on CUDA, fp32 on the CPU unless
+  ``cfg.precision="bf16"`` (``autocast_policy``);
 - no host syncs in the hot loop: losses accumulate on the device and are read every
   ``log_every`` steps, which is also when a non-finite loss is detected;
 - a non-finite training loss ends the run with ``status="diverged"`` (the papers leave such runs
@@ -47,6 +48,14 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def autocast_policy(device: torch.device, precision: str = "auto"):
+    """(name, context factory) of the mixed-precision policy: bf16 autocast of convolutions and
+    matmuls on CUDA, and on the CPU only when asked for; parameters and the loss stay fp32."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return "bf16-autocast", lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return "fp32", contextlib.nullcontext
 
 
 def lr_factor(cfg: RunConfig, total_steps: int):
@@ -163,6 +172,7 @@ def train(
     log_every: int = 50,
     progress: bool = True,
     start_state: dict | None = None,
+    target_test_acc: float | None = None,
 ):
     """Train ``cfg`` and return ``(record, model)``.
 
@@ -172,14 +182,15 @@ def train(
     run resumes from that checkpoint if it exists and saves it every ``checkpoint_every`` steps;
     the caller deletes it once the result is stored. A run with ``cfg.start_from`` starts from
     ``start_state`` (a state dict); a linearizing run's record adds ``linearization``: the final
-    NAPL, slope count and each PReLU layer's fraction of nonlinear units.
+    NAPL, slope count and each PReLU layer's fraction of nonlinear units. With
+    ``target_test_acc``, the run ends at the first evaluation that reaches it (a time-to-accuracy
+    measurement; each history entry has ``elapsed_s``, wall time since the start, evaluations
+    included).
     """
     device = pick_device(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        autocast = lambda: torch.autocast("cuda", dtype=torch.bfloat16)
-    else:
-        autocast = contextlib.nullcontext
+    precision, autocast = autocast_policy(device, cfg.precision)
 
     data = load_dataset(cfg.dataset)
     test_x, test_y = data.test_x.to(device), data.test_y.to(device)  # resident, like the training set
@@ -215,6 +226,7 @@ def train(
         schedule.load_state_dict(state["schedule"])
         _set_rng_states(state["rng"])
         step, history, running, wall_before = state["step"], state["history"], state["running"], state["wall_time_s"]
+    resumed_from_step = step
 
     loss_sum = torch.tensor(running["loss_sum"], device=device)
     correct = torch.tensor(running["correct"], device=device)
@@ -262,6 +274,7 @@ def train(
                 **evaluate(model, test_x, test_y, data.mean, data.std, device, autocast),
                 "images_per_s": interval_images / elapsed,
             }
+            entry["elapsed_s"] = wall_before + time.perf_counter() - start_time
             if cfg.linearize:
                 entry["napl"] = napl(model)
                 entry["l05_penalty"] = l05_penalty(model).item()
@@ -270,6 +283,9 @@ def train(
             history.append(entry)
             loss_sum.zero_(), correct.zero_()
             count, interval_images, interval_start = 0, 0, time.perf_counter()
+            if target_test_acc is not None and entry["test_acc"] >= target_test_acc:
+                reason = f"reached test accuracy {target_test_acc} at step {step}"
+                break
         if checkpoint_path and step % checkpoint_every == 0 and not last:
             save_checkpoint(
                 {
@@ -298,6 +314,8 @@ def train(
         "best": max(history, key=lambda h: h["test_acc"]) if history else None,
         "wall_time_s": wall_before + time.perf_counter() - start_time,
         "device": device_name(device),
+        "precision": precision,
+        "resumed_from_step": resumed_from_step,
     }
     if cfg.linearize:
         fractions = nonlinear_fractions(model)

@@ -1,0 +1,114 @@
+"""Sweeps on worker processes and on a local Ray: same results as the local loop, the driver alone
+writes the store, and a worker killed mid-run neither loses nor corrupts anything."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+import torch
+
+from resdepth.config import RunConfig
+from resdepth.errors import ConfigError, SweepError
+from resdepth.results import checkpoint_path, load_result, read_result, result_path, run_or_load, sweep
+
+
+def cfg(**changes):
+    base = dict(experiment="x", model="tower", model_args=dict(depth=2, width=8), dataset="sample",
+                steps=6, batch_size=64, eval_every=3)
+    base.update(changes)
+    return RunConfig(**base)
+
+
+def every_result_parses(store):
+    files = list(store.rglob("*.json"))
+    for path in files:
+        read_result(path)
+    return len(files)
+
+
+def test_processes_match_the_local_loop_bit_for_bit(isolated_store):
+    configs = [cfg(seed=0), cfg(seed=1)]
+    records = sweep(configs, progress=False, executor="processes", workers=2)
+    assert [r["key"] for r in records] == [c.key for c in configs]
+    assert all(r["provenance"]["executor"] == "processes" for r in records)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # what each of the two workers on a 2-core machine used
+    try:
+        reference = run_or_load(configs[1], root=isolated_store.parent / "reference", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    if os.cpu_count() == 2:
+        assert records[1]["history"] == [{**h, "images_per_s": g["images_per_s"], "elapsed_s": g["elapsed_s"]}
+                                         for h, g in zip(reference["history"], records[1]["history"])]
+    assert abs(records[1]["final"]["test_loss"] - reference["final"]["test_loss"]) < 1e-3
+
+
+def test_a_failing_run_is_named_and_the_others_are_stored(isolated_store):
+    good, bad = cfg(), cfg(dataset="imagenet")  # no ImageNet tree here: the worker raises
+    with pytest.raises(SweepError, match=f"1 run\\(s\\) failed.*{bad.key}.*imagenet"):
+        sweep([good, bad], progress=False, executor="processes", workers=2)
+    assert load_result(good)["status"] == "ok" and load_result(bad) is None
+
+
+def test_unknown_executor_is_a_clear_error():
+    with pytest.raises(ConfigError, match="unknown executor 'dask'; choose one of local, processes, ray"):
+        sweep([cfg()], executor="dask")
+
+
+@pytest.fixture
+def local_ray():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def kill_training_workers() -> int:
+    """SIGKILL every Ray worker process that is running a resdepth training task."""
+    killed = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("ray::resdepth_train_job"):
+            os.kill(int(pid), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+def test_ray_worker_killed_mid_run_is_retried_and_the_store_stays_intact(local_ray, isolated_store):
+    finished = cfg(seed=0)
+    run_or_load(finished, progress=False)
+    finished_bytes = result_path(finished).read_bytes()
+    long_run = cfg(seed=1, steps=1500, eval_every=500, batch_size=32)
+    outcome = {}
+
+    def drive():
+        try:
+            outcome["records"] = sweep([finished, long_run], progress=False, executor="ray", checkpoint_every=25)
+        except Exception as exc:  # surfaced by the assertions below
+            outcome["error"] = exc
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    ckpt, killed, deadline = checkpoint_path(long_run), 0, time.monotonic() + 120
+    while not killed and time.monotonic() < deadline and driver.is_alive():
+        if ckpt.exists():  # mid-run: at least one checkpoint written, and the run is not done
+            killed = kill_training_workers()
+        time.sleep(0.02)
+    driver.join(timeout=300)
+    assert killed >= 1, "the long run finished before it could be killed; make it longer"
+    assert "error" not in outcome, outcome.get("error")
+    stored = load_result(long_run)
+    assert stored["status"] == "ok" and stored["steps_done"] == 1500
+    assert stored["provenance"]["resumed_from_step"] > 0  # the retry resumed from the checkpoint
+    assert stored["provenance"]["executor"] == "ray" and "default_worker" not in stored["provenance"]["command"]
+    assert outcome["records"][1] == stored and not ckpt.exists()
+    assert result_path(finished).read_bytes() == finished_bytes  # loaded, never rewritten
+    assert every_result_parses(isolated_store) == 2
+    assert json.loads(result_path(long_run).read_text())["key"] == long_run.key
