@@ -1,7 +1,12 @@
-"""Command line: ``python -m resdepth train --model tower --depth 16 --lam '1/sqrt(n)' --epochs 1``.
+"""Command line.
 
-Trains one run through the results store (a finished run is loaded, not re-run), shows a progress
-bar, and prints the final test accuracy. Bad input exits with status 2 and a one-line error.
+    python -m resdepth train --model tower --depth 16 --lam '1/sqrt(n)' --epochs 1
+    python -m resdepth sweep table1 --profile paper --executor ray --address auto
+
+``train`` trains one run through the results store (a finished run is loaded, not re-run), shows
+a progress bar, and prints the final test accuracy. ``sweep`` runs a chapter's whole grid, in the
+profile given, on an executor (``resdepth.executors``); re-running it skips finished runs and
+resumes interrupted ones. Bad input exits with status 2 and a one-line error.
 """
 
 import argparse
@@ -46,7 +51,67 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--profile", default="book", help="smoke results go to data/smoke-results, others to data/results")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    s = sub.add_parser("sweep", help="run a chapter's grid of runs (finished runs are skipped)")
+    s.add_argument("grid", help=", ".join(SWEEP_GRIDS))
+    s.add_argument("--profile", default="book", help="smoke, book or paper: the budget in src/resdepth/profiles.py")
+    s.add_argument("--executor", default="local", help="local (default), processes or ray")
+    s.add_argument("--address", help="ray: the cluster address ('auto', 'ray://head:10001'); none starts Ray here")
+    s.add_argument("--workers", type=int, help="processes: number of workers (default: one per GPU, else 1)")
+    s.add_argument("--device", default="auto", help="local and processes: auto, cpu, cuda or cuda:N")
+    s.add_argument("--max-retries", type=int, default=3, help="times a run whose worker died is retried")
     return p
+
+
+def _linearization_grid(notebook: str):
+    def grid(profile: str):
+        from .grids import linearization_configs, linearization_start_config
+        from .profiles import resolve
+        from .results import run_or_load
+
+        settings = resolve(notebook, profile)
+        start = linearization_start_config(settings, notebook)
+        run_or_load(start, profile=profile, save_weights=True)  # post-training needs its weights first
+        return linearization_configs(settings, start)
+
+    return grid
+
+
+def _table1(profile: str):
+    from .grids import table1_configs
+    from .profiles import resolve
+
+    return table1_configs(resolve("table1_depth_scaling", profile))
+
+
+def _lambda_sweep(profile: str):
+    from .grids import lambda_sweep_configs
+    from .profiles import resolve
+
+    return lambda_sweep_configs(resolve("lambda_sweep", profile))
+
+
+SWEEP_GRIDS = {
+    "table1": _table1,
+    "lambda_sweep": _lambda_sweep,
+    "linearization_napl": _linearization_grid("linearization_napl"),
+    "resnet56_ablation": _linearization_grid("resnet56_ablation"),
+}
+
+
+def run_sweep(args) -> int:
+    from .config import check_profile
+    from .errors import ConfigError
+    from .results import sweep
+
+    if args.grid not in SWEEP_GRIDS:
+        raise ConfigError(f"unknown grid {args.grid!r}; choose one of {', '.join(SWEEP_GRIDS)}")
+    check_profile(args.profile)
+    configs = SWEEP_GRIDS[args.grid](args.profile)
+    records = sweep(configs, profile=args.profile, device=args.device, executor=args.executor, address=args.address,
+                    workers=args.workers, max_retries=args.max_retries)
+    diverged = sum(r["status"] == "diverged" for r in records)
+    print(f"{args.grid} ({args.profile}): {len(records)} runs stored, {diverged} diverged")
+    return 0
 
 
 MODEL_FLAGS = {"depth": "depth", "width": "width", "lam": "lam", "batchnorm": "batchnorm",
@@ -55,6 +120,12 @@ MODEL_FLAGS = {"depth": "depth", "width": "width", "lam": "lam", "batchnorm": "b
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "sweep":
+        try:
+            return run_sweep(args)
+        except ResdepthError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         from .config import RunConfig
         from .results import result_path, run_or_load
