@@ -173,6 +173,7 @@ def train(
     progress: bool = True,
     start_state: dict | None = None,
     target_test_acc: float | None = None,
+    eval_images: int | None = None,
 ):
     """Train ``cfg`` and return ``(record, model)``.
 
@@ -185,7 +186,8 @@ def train(
     NAPL, slope count and each PReLU layer's fraction of nonlinear units. With
     ``target_test_acc``, the run ends at the first evaluation that reaches it (a time-to-accuracy
     measurement; each history entry has ``elapsed_s``, wall time since the start, evaluations
-    included).
+    included). ``eval_images`` evaluates on the first N test images only (for benchmarks, whose
+    records are never stored; None: the whole test split).
     """
     device = pick_device(device)
     if device.type == "cuda":
@@ -193,7 +195,7 @@ def train(
     precision, autocast = autocast_policy(device, cfg.precision)
 
     data = load_dataset(cfg.dataset)
-    test_x, test_y = data.test_x.to(device), data.test_y.to(device)  # resident, like the training set
+    test_x, test_y = data.test_x[:eval_images].to(device), data.test_y[:eval_images].to(device)  # resident
     train_x, train_y = data.train_x, data.train_y
     if cfg.train_images is not None:
         train_x, train_y = train_x[: cfg.train_images], train_y[: cfg.train_images]
