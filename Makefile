@@ -6,13 +6,14 @@
 #               marker "browser"; it skips only where Chromium is not installed)
 # Both create .venv and install requirements.txt and the package on first use.
 #   make browser-test   the browser test alone, on the _build/html that `make book` left
+#   make benchmark      the benchmark suite (benchmarks/run.py): tables, and CSV in benchmarks/results/
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: book test browser-test notebooks clean
+.PHONY: book test browser-test benchmark notebooks clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,9 @@ test: notebooks
 
 browser-test: $(VENV)/.installed
 	RESDEPTH_BOOK_BUILT=1 $(BIN)/python -m pytest tests/test_browser.py -m browser -p no:cacheprovider -s
+
+benchmark: $(VENV)/.installed
+	cd benchmarks && ../$(BIN)/python run.py
 
 clean:
 	rm -rf _build notebooks/*.ipynb book/*.ipynb data/smoke-results data/checkpoints/smoke-results

@@ -46,7 +46,6 @@ lr = None
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from myst_nb import glue
