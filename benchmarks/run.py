@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--models", nargs="*", default=list(throughput.MODELS), choices=list(throughput.MODELS))
     p.add_argument("--steps", type=int, default=None,
-                   help="throughput: timed steps, after as many warm-up steps (default 4 on CPU, 50 on GPU)")
+                   help="throughput: timed steps, after as many warm-up steps (default 6 on CPU, 50 on GPU)")
     p.add_argument("--peak-tflops", type=float, help="bf16 dense peak of the GPU, if its name is not in flops.py")
     p.add_argument("--depths", type=int, nargs="*", default=[2, 4, 8, 16, 32, 64, 128, 256])
     p.add_argument("--brute-force-max-depth", type=int, default=64)
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     print(f"device: {device_name(device)}; torch {torch.__version__}")
 
     if "throughput" in sections:
-        rows = throughput.run(device, args.models, args.steps or (50 if gpu else 4),
+        rows = throughput.run(device, args.models, args.steps or (50 if gpu else 6),
                               peak_tflops=args.peak_tflops)
         show("Training throughput (images/s; vs_naive: ratio to the naive loop)", rows)
         print(f"saved {save(rows, 'throughput', device)}")
