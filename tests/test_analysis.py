@@ -1,6 +1,5 @@
 import math
 
-import pandas as pd
 import pytest
 
 from resdepth.analysis import best_over_lr, format_cell, paper_numbers, run_table

@@ -267,7 +267,6 @@ def test_every_page_in_a_real_browser(site, browser):
         if i == 0:
             browser.get(base + "index.html")  # the book's front door redirects to the root page
         else:
-            previous = url_of[pages[i - 1]]
             links = [a for a in browser.find_elements("css selector", ".bd-sidebar-primary a[href]")
                      if urldefrag(a.get_attribute("href"))[0] == url_of[page]]
             if not links:

@@ -112,3 +112,39 @@ def test_ray_worker_killed_mid_run_is_retried_and_the_store_stays_intact(local_r
     assert result_path(finished).read_bytes() == finished_bytes  # loaded, never rewritten
     assert every_result_parses(isolated_store) == 2
     assert json.loads(result_path(long_run).read_text())["key"] == long_run.key
+
+
+def spawned_children() -> list:
+    """PIDs of this process's children started by multiprocessing's spawn (pool workers, manager)."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and "spawn_main" in command:
+            pids.append(int(pid))
+    return pids
+
+
+def test_process_worker_killed_mid_run_is_retried_and_resumes(isolated_store):
+    long_run = cfg(seed=2, steps=1500, eval_every=500, batch_size=32)
+    outcome = {}
+    driver = threading.Thread(target=lambda: outcome.update(
+        records=sweep([long_run], progress=False, executor="processes", workers=1, checkpoint_every=25)))
+    driver.start()
+    ckpt, killed, deadline = checkpoint_path(long_run), False, time.monotonic() + 120
+    while not killed and time.monotonic() < deadline and driver.is_alive():
+        if ckpt.exists():
+            for pid in spawned_children():
+                os.kill(pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.02)
+    driver.join(timeout=300)
+    assert killed, "the run finished before it could be killed; make it longer"
+    stored = load_result(long_run)
+    assert outcome["records"] == [stored] and stored["steps_done"] == 1500
+    assert stored["provenance"]["resumed_from_step"] > 0 and not ckpt.exists()
