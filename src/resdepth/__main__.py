@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from .errors import ResdepthError
+from .grids import SWEEP_GRIDS
 
 
 def _bool(text: str) -> bool:
@@ -62,51 +63,11 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _linearization_grid(notebook: str):
-    def grid(profile: str):
-        from .grids import linearization_configs, linearization_start_config
-        from .profiles import resolve
-        from .results import run_or_load
-
-        settings = resolve(notebook, profile)
-        start = linearization_start_config(settings, notebook)
-        run_or_load(start, profile=profile, save_weights=True)  # post-training needs its weights first
-        return linearization_configs(settings, start)
-
-    return grid
-
-
-def _table1(profile: str):
-    from .grids import table1_configs
-    from .profiles import resolve
-
-    return table1_configs(resolve("table1_depth_scaling", profile))
-
-
-def _lambda_sweep(profile: str):
-    from .grids import lambda_sweep_configs
-    from .profiles import resolve
-
-    return lambda_sweep_configs(resolve("lambda_sweep", profile))
-
-
-SWEEP_GRIDS = {
-    "table1": _table1,
-    "lambda_sweep": _lambda_sweep,
-    "linearization_napl": _linearization_grid("linearization_napl"),
-    "resnet56_ablation": _linearization_grid("resnet56_ablation"),
-}
-
-
 def run_sweep(args) -> int:
-    from .config import check_profile
-    from .errors import ConfigError
+    from .grids import sweep_grid_configs
     from .results import sweep
 
-    if args.grid not in SWEEP_GRIDS:
-        raise ConfigError(f"unknown grid {args.grid!r}; choose one of {', '.join(SWEEP_GRIDS)}")
-    check_profile(args.profile)
-    configs = SWEEP_GRIDS[args.grid](args.profile)
+    configs = sweep_grid_configs(args.grid, args.profile)
     records = sweep(configs, profile=args.profile, device=args.device, executor=args.executor, address=args.address,
                     workers=args.workers, max_retries=args.max_retries)
     diverged = sum(r["status"] == "diverged" for r in records)

@@ -64,8 +64,7 @@ def _claim_device(devices, threads: int) -> None:
 
 
 def _process_job(config: dict, job: dict, start_state):
-    record, weights = train_job(config, device=_worker_device, start_state=start_state, **job)
-    return record, weights
+    return train_job(config, device=_worker_device, start_state=start_state, **job)
 
 
 def worker_devices(device, workers: int | None) -> list:

@@ -82,14 +82,48 @@ def linearization_configs(settings: dict, start: RunConfig) -> list:
     ]
 
 
-def run_linearization_study(settings: dict, experiment: str, profile: str) -> tuple:
-    """(start config, start record, post-training records) of a linearization chapter: each run
-    is loaded from the store, or trained if it is missing."""
-    from .results import run_or_load, sweep
+def linearization_study(settings: dict, experiment: str, profile: str) -> tuple:
+    """(start config, start record, post-training configs) of a linearization chapter. The start
+    network is loaded from the store, or trained with its weights stored, since every
+    post-training run starts from them."""
+    from .results import run_or_load
 
     start_cfg = linearization_start_config(settings, experiment)
     start = run_or_load(start_cfg, profile=profile, save_weights=True)
-    return start_cfg, start, sweep(linearization_configs(settings, start_cfg), profile=profile)
+    return start_cfg, start, linearization_configs(settings, start_cfg)
+
+
+def run_linearization_study(settings: dict, experiment: str, profile: str) -> tuple:
+    """(start config, start record, post-training records) of a linearization chapter: each run
+    is loaded from the store, or trained if it is missing."""
+    from .results import sweep
+
+    start_cfg, start, configs = linearization_study(settings, experiment, profile)
+    return start_cfg, start, sweep(configs, profile=profile)
+
+
+# The grids a sweep can run outside the notebooks (``python -m resdepth sweep GRID``): grid name ->
+# (the notebook whose budgets it takes, its configs from the resolved settings and the profile).
+SWEEP_GRIDS = {
+    "table1": ("table1_depth_scaling", lambda settings, profile: table1_configs(settings)),
+    "lambda_sweep": ("lambda_sweep", lambda settings, profile: lambda_sweep_configs(settings)),
+    "linearization_napl": ("linearization_napl",
+                           lambda settings, profile: linearization_study(settings, "linearization_napl", profile)[2]),
+    "resnet56_ablation": ("resnet56_ablation",
+                          lambda settings, profile: linearization_study(settings, "resnet56_ablation", profile)[2]),
+}
+
+
+def sweep_grid_configs(grid: str, profile: str) -> list:
+    """Every config of the named grid in ``profile``, built exactly as its chapter builds them."""
+    from .config import check_profile
+    from .errors import ConfigError
+    from .profiles import resolve
+
+    if grid not in SWEEP_GRIDS:
+        raise ConfigError(f"unknown grid {grid!r}; choose one of {', '.join(SWEEP_GRIDS)}")
+    notebook, build = SWEEP_GRIDS[grid]
+    return build(resolve(notebook, check_profile(profile)), profile)
 
 
 def linearization_budget(settings: dict, start: dict, records: list) -> str:
