@@ -1,10 +1,23 @@
+import inspect
 import math
 
 import pytest
 import torch
 
+from resdepth import function_space
 from resdepth.errors import ConfigError
-from resdepth.models import ResidualTower, build_model, resolve_lam
+from resdepth.models import (
+    ACTIVATIONS,
+    MODELS,
+    ResidualTower,
+    build_model,
+    check_model_args,
+    list_models,
+    model_arg_names,
+    model_defaults,
+    resolve_lam,
+)
+from resdepth.models.registry import ARG_CHECKS
 from resdepth.models.repvgg import RepVGG
 
 
@@ -119,3 +132,125 @@ def test_repvgg_reparameterization_is_exact_in_eval(variant):
     assert all(m.kernel_size == (3, 3) for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     after = model(x)
     assert ((after - before).norm() / before.norm()).item() < 1e-4
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+NAMES = ["tower", "resnet56", "plain56", "resnet20", "plain20", "repvgg_a0", "repvgg_a1", "repvgg_a2"]
+
+# Stored results are named by a hash of the config, model defaults included: these must never change.
+PINNED_DEFAULTS = {
+    "tower": {"width": 256, "lam": "1/sqrt(n)", "batchnorm": False, "activation": "relu"},
+    "resnet56": {},
+    "plain56": {},
+    "resnet20": {},
+    "plain20": {},
+    "repvgg_a0": {"width_scale": 1.0},
+    "repvgg_a1": {"width_scale": 1.0},
+    "repvgg_a2": {"width_scale": 1.0},
+}
+
+
+def test_registration_order_and_names():
+    assert list(MODELS) == NAMES
+    assert list_models() == NAMES
+    assert all(MODELS[name].__name__ == name for name in NAMES)
+
+
+def test_every_constructor_has_a_one_line_docstring_and_standard_last_arguments():
+    for name, fn in MODELS.items():
+        assert fn.__doc__ and "\n" not in fn.__doc__.strip(), name
+        assert list(inspect.signature(fn).parameters)[-2:] == ["in_channels", "num_classes"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_model_defaults_are_pinned(name):
+    defaults = model_defaults(name)
+    assert defaults == PINNED_DEFAULTS[name]
+    assert [type(v) for v in defaults.values()] == [type(v) for v in PINNED_DEFAULTS[name].values()]  # 1.0, not 1
+
+
+def test_model_arg_names():
+    assert model_arg_names("tower") == ["depth", "width", "lam", "batchnorm", "activation"]
+    assert model_arg_names("resnet56") == []
+    assert model_arg_names("repvgg_a1") == ["width_scale"]
+
+
+def test_every_model_argument_has_a_value_check():
+    assert {arg for name in MODELS for arg in model_arg_names(name)} <= set(ARG_CHECKS)
+
+
+def test_one_activation_table():
+    assert ACTIVATIONS == {"relu": torch.nn.ReLU, "gelu": torch.nn.GELU, "tanh": torch.nn.Tanh}
+    assert function_space.ACTIVATIONS is ACTIVATIONS
+
+
+def test_check_model_args_merges_over_defaults_and_keeps_values():
+    assert check_model_args("tower", {"depth": 4, "lam": "1"}) == {
+        "depth": 4, "width": 256, "lam": "1", "batchnorm": False, "activation": "relu"}
+    assert check_model_args("repvgg_a0", {}) == {"width_scale": 1.0}
+    assert check_model_args("repvgg_a0", {"width_scale": 3}) == {"width_scale": 3}  # 3 * 1280 = 3840 <= 4096
+    assert check_model_args("repvgg_a2", {"width_scale": 4096 / 1408}) == {"width_scale": 4096 / 1408}
+    assert check_model_args("resnet20", {}) == {}
+    assert check_model_args("tower", {"depth": 100_000, "width": 16_384})["depth"] == 100_000
+
+
+@pytest.mark.parametrize("name, args, match", [
+    ("resnet57", {}, r"unknown model 'resnet57'; choose one of tower, resnet56, .*, repvgg_a2$"),
+    ("resnet56", {"depth": 20}, r"model 'resnet56' takes no argument\(s\) depth; it takes: none"),
+    ("tower", {"depth": 3, "widht": 8}, r"takes no argument\(s\) widht; it takes: depth, width, lam, batchnorm"),
+    ("repvgg_a0", {"width": 8}, r"takes no argument\(s\) width; it takes: width_scale"),
+    ("tower", {"width": 8}, r"model 'tower' needs argument\(s\) depth; it takes: depth, width"),
+    ("tower", {"depth": 0}, r"depth must be an integer >= 1 and <= 100000 .*; got 0"),
+    ("tower", {"depth": -3}, r"depth must be an integer >= 1"),
+    ("tower", {"depth": 2.5}, r"depth must be an integer >= 1"),
+    ("tower", {"depth": "10"}, r"depth must be an integer >= 1"),
+    ("tower", {"depth": True}, r"depth must be an integer >= 1"),
+    ("tower", {"depth": 100_001}, r"depth must be an integer >= 1 and <= 100000"),
+    ("tower", {"depth": 3, "width": 0}, r"width must be an integer >= 1 and <= 16384"),
+    ("tower", {"depth": 3, "width": 8.0}, r"width must be an integer"),
+    ("tower", {"depth": 3, "width": True}, r"width must be an integer"),
+    ("tower", {"depth": 3, "width": 16_385}, r"width must be an integer >= 1 and <= 16384 \(channels\); got 16385"),
+    ("tower", {"depth": 3, "lam": "abc"}, r"lam must be a number >= 0 or one of '1', '1/n', '1/sqrt\(n\)'"),
+    ("tower", {"depth": 3, "lam": -1.0}, r"lam must be finite and >= 0"),
+    ("tower", {"depth": 3, "lam": None}, r"lam must be a float or a rule string"),
+    ("tower", {"depth": 3, "batchnorm": "false"}, r"batchnorm must be true or false \(a bool, not a string"),
+    ("tower", {"depth": 3, "batchnorm": "true"}, r"batchnorm must be true or false"),
+    ("tower", {"depth": 3, "batchnorm": 1}, r"batchnorm must be true or false"),
+    ("tower", {"depth": 3, "activation": "sigmoid"}, r"activation must be one of relu, gelu, tanh; got 'sigmoid'"),
+    ("tower", {"depth": 3, "activation": ["relu"]}, r"activation must be one of relu, gelu, tanh"),
+    ("repvgg_a0", {"width_scale": 0}, r"width_scale must be a finite number > 0 .*; got 0$"),
+    ("repvgg_a1", {"width_scale": -1}, r"width_scale must be a finite number > 0"),
+    ("repvgg_a2", {"width_scale": 0.0}, r"width_scale must be a finite number > 0"),
+    ("repvgg_a2", {"width_scale": float("nan")}, r"width_scale must be a finite number > 0"),
+    ("repvgg_a2", {"width_scale": float("inf")}, r"width_scale must be a finite number > 0"),
+    ("repvgg_a2", {"width_scale": "0.5"}, r"width_scale must be a finite number > 0"),
+    ("repvgg_a2", {"width_scale": True}, r"width_scale must be a finite number > 0"),
+    ("repvgg_a2", {"width_scale": 3.0}, r"RepVGG-A2 stage 4224 channels wide, over the limit of 4096; .*<= 2\.909$"),
+    ("repvgg_a0", {"width_scale": 1e300}, r"over the limit of 4096; use a width_scale > 0 and <= 3\.2$"),
+])
+def test_check_model_args_errors_are_one_line_config_errors(name, args, match):
+    with pytest.raises(ConfigError, match=match) as err:
+        check_model_args(name, args)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=match):  # build_model checks through check_model_args
+        build_model(name, 1, 10, **args)
+
+
+@pytest.mark.parametrize("width_scale", [0, -1])
+def test_repvgg_width_scale_zero_or_negative_is_rejected_even_when_built_directly(width_scale):
+    with pytest.raises(ConfigError, match="width_scale must be a finite number > 0"):
+        RepVGG("a0", width_scale=width_scale)
+
+
+def test_tower_built_directly_rejects_string_batchnorm():
+    with pytest.raises(ConfigError, match="batchnorm must be true or false"):
+        ResidualTower(depth=2, width=4, batchnorm="false")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_registered_model_builds_and_runs(name):
+    args = {"tower": dict(depth=2, width=8)}.get(name, {"width_scale": 0.125} if name.startswith("repvgg") else {})
+    model = build_model(name, in_channels=1, num_classes=10, **args).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 1, 32, 32)).shape == (1, 10)

@@ -19,8 +19,7 @@ from torch import nn
 
 from .linearize import slope_count, to_prelu
 from .merge import parameter_count
-
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+from .models import ACTIVATIONS
 
 
 class ResidualLayer(nn.Module):

@@ -1,47 +1,38 @@
-"""Model zoo. ``build_model(name, in_channels, num_classes, **model_args)`` builds any of them."""
+"""Model zoo with a timm-style registry: each model is one constructor function decorated with
+``@register_model`` (``registry.py``), and ``build_model(name, in_channels, num_classes,
+**model_args)`` builds any of them after ``check_model_args`` has checked the arguments.
 
-import inspect
+    tower       the residual tower of Dherin & Munn (2025), Appendix A        (tower.py)
+    resnet56    CIFAR ResNet-56 of He et al. (2016), Section 4.2              (cifar_resnet.py)
+    plain56     ResNet-56 without shortcuts
+    resnet20    CIFAR ResNet-20
+    plain20     ResNet-20 without shortcuts
+    repvgg_a0   RepVGG-A0/A1/A2 of Ding et al. (2021), for 32x32 inputs      (repvgg.py)
+    repvgg_a1
+    repvgg_a2
 
-from ..errors import ConfigError
-from .cifar_resnet import CifarResNet, plain20, plain56, resnet20, resnet56
-from .repvgg import RepVGG, repvgg_a0, repvgg_a1, repvgg_a2
-from .tower import ResidualTower, resolve_lam
+To add a model, write one decorated function in one file of this package (see ``registry.py``);
+a new file must be imported below, where the import order is the registration order.
+"""
 
-MODELS = {
-    "tower": ResidualTower,
-    "resnet56": resnet56,
-    "plain56": plain56,
-    "resnet20": resnet20,
-    "plain20": plain20,
-    "repvgg_a0": repvgg_a0,
-    "repvgg_a1": repvgg_a1,
-    "repvgg_a2": repvgg_a2,
-}
+from .activations import ACTIVATIONS
+from .registry import (
+    MODELS,
+    build_model,
+    check_model_args,
+    list_models,
+    model_arg_names,
+    model_defaults,
+    register_model,
+)
 
+# Registration order: tower, resnet56, plain56, resnet20, plain20, repvgg_a0, repvgg_a1, repvgg_a2.
+# The tower's constructor is not re-exported here: ``resdepth.models.tower`` stays the module
+# (``MODELS["tower"]`` or ``resdepth.models.tower.tower`` is the function).
+from .tower import ResidualTower, resolve_lam  # noqa: E402, I001
+from .cifar_resnet import CifarResNet, plain20, plain56, resnet20, resnet56  # noqa: E402
+from .repvgg import RepVGG, repvgg_a0, repvgg_a1, repvgg_a2  # noqa: E402
 
-def model_arg_names(name: str) -> list:
-    """The keyword arguments a model accepts, beyond in_channels and num_classes."""
-    params = inspect.signature(MODELS[name]).parameters
-    return [p for p in params if p not in ("in_channels", "num_classes")]
-
-
-def model_defaults(name: str) -> dict:
-    """The model's keyword arguments that have defaults, with those defaults."""
-    params = inspect.signature(MODELS[name]).parameters
-    return {p: v.default for p, v in params.items()
-            if p not in ("in_channels", "num_classes") and v.default is not inspect.Parameter.empty}
-
-
-def build_model(name: str, in_channels: int = 3, num_classes: int = 10, **model_args):
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    unknown = set(model_args) - set(model_arg_names(name))
-    if unknown:
-        raise ConfigError(
-            f"model {name!r} takes no argument(s) {', '.join(sorted(unknown))}; it takes: {', '.join(model_arg_names(name)) or 'none'}"
-        )
-    return MODELS[name](in_channels=in_channels, num_classes=num_classes, **model_args)
-
-
-__all__ = ["MODELS", "build_model", "model_arg_names", "model_defaults", "ResidualTower", "resolve_lam", "CifarResNet",
-           "resnet56", "plain56", "resnet20", "plain20", "RepVGG", "repvgg_a0", "repvgg_a1", "repvgg_a2"]
+__all__ = ["MODELS", "list_models", "build_model", "check_model_args", "model_arg_names", "model_defaults",
+           "register_model", "ACTIVATIONS", "resolve_lam", "ResidualTower", "CifarResNet", "RepVGG",
+           "resnet56", "plain56", "resnet20", "plain20", "repvgg_a0", "repvgg_a1", "repvgg_a2"]

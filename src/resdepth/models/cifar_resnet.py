@@ -10,6 +10,8 @@ channels, so the shortcut adds no parameters. Every ReLU is its own ``nn.ReLU`` 
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import register_model
+
 
 class OptionAShortcut(nn.Module):
     """x -> x[:, :, ::2, ::2], zero-padded from c_in to c_out channels."""
@@ -65,17 +67,25 @@ class CifarResNet(nn.Module):
         return self.head(self.stages(self.stem(x)).mean(dim=(2, 3)))
 
 
+@register_model
 def resnet56(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
+    """CIFAR ResNet-56 (He et al., 2016, Section 4.2): 3 stages x 9 basic blocks, option-A shortcuts."""
     return CifarResNet(56, residual=True, in_channels=in_channels, num_classes=num_classes)
 
 
+@register_model
 def plain56(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
+    """Plain-56 (He et al., 2016, Section 4.2): ResNet-56 without its shortcuts."""
     return CifarResNet(56, residual=False, in_channels=in_channels, num_classes=num_classes)
 
 
+@register_model
 def resnet20(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
+    """CIFAR ResNet-20 (He et al., 2016, Section 4.2): 3 stages x 3 basic blocks, option-A shortcuts."""
     return CifarResNet(20, residual=True, in_channels=in_channels, num_classes=num_classes)
 
 
+@register_model
 def plain20(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
+    """Plain-20 (He et al., 2016, Section 4.2): ResNet-20 without its shortcuts."""
     return CifarResNet(20, residual=False, in_channels=in_channels, num_classes=num_classes)

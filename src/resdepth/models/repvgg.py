@@ -14,12 +14,42 @@ present only where shapes allow. ``reparameterize()`` fuses each block into one 
 multi-branch net in eval mode.
 """
 
+import math
+
 import torch
 from torch import nn
 
-VARIANTS = {"a0": (0.75, 2.5), "a1": (1.0, 2.5), "a2": (1.5, 2.75)}
+from ..errors import ConfigError
+from .registry import register_arg_check, register_model
+
+VARIANTS = {"a0": (0.75, 2.5), "a1": (1.0, 2.5), "a2": (1.5, 2.75)}  # the model repvgg_<variant> for each
 BLOCKS = (1, 2, 4, 14, 1)
 STRIDES = (1, 1, 2, 2, 2)
+MAX_STAGE_WIDTH = 4096  # channels, for any stage at any width_scale
+
+
+def stage_widths(variant: str, width_scale: float = 1.0) -> list:
+    """The channels of the five stages: min(64, 64a), 64a, 128a, 256a, 512b, times width_scale."""
+    a, b = VARIANTS[variant]
+    return [max(1, round(w * width_scale)) for w in (min(64, 64 * a), 64 * a, 128 * a, 256 * a, 512 * b)]
+
+
+def check_width_scale_for(variant: str, width_scale) -> None:
+    """width_scale must be a finite number > 0 that makes no stage wider than MAX_STAGE_WIDTH."""
+    if isinstance(width_scale, bool) or not isinstance(width_scale, (int, float)) or not (
+        math.isfinite(width_scale) and width_scale > 0
+    ):
+        raise ConfigError(f"width_scale must be a finite number > 0 (1.0 is the paper's width); got {width_scale!r}")
+    widest = max(stage_widths(variant)) * width_scale  # unrounded: a huge width_scale must not overflow round()
+    if widest > MAX_STAGE_WIDTH + 0.5:  # round(4096.5) == 4096
+        top = math.floor(MAX_STAGE_WIDTH / max(stage_widths(variant)) * 1000) / 1000
+        raise ConfigError(f"width_scale {width_scale!r} makes a RepVGG-{variant.upper()} stage {widest:.4g} channels "
+                          f"wide, over the limit of {MAX_STAGE_WIDTH}; use a width_scale > 0 and <= {top}")
+
+
+@register_arg_check("width_scale")
+def check_width_scale(width_scale, *, model, **_):
+    check_width_scale_for(model.removeprefix("repvgg_"), width_scale)  # models are named repvgg_<variant>
 
 
 class ConvBN(nn.Sequential):
@@ -71,9 +101,10 @@ class RepVGGBlock(nn.Module):
 class RepVGG(nn.Module):
     def __init__(self, variant: str = "a2", width_scale: float = 1.0, in_channels: int = 3, num_classes: int = 10):
         super().__init__()
-        a, b = VARIANTS[variant]
-        widths = [min(64, 64 * a), 64 * a, 128 * a, 256 * a, 512 * b]
-        widths = [max(1, round(w * width_scale)) for w in widths]
+        if variant not in VARIANTS:
+            raise ConfigError(f"RepVGG variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+        check_width_scale_for(variant, width_scale)
+        widths = stage_widths(variant, width_scale)
         self.variant, self.width_scale, self.widths = variant, width_scale, widths
         layers, c_in = [], in_channels
         for c_out, n_blocks, stride in zip(widths, BLOCKS, STRIDES):
@@ -100,13 +131,19 @@ class RepVGG(nn.Module):
         return not any(isinstance(m, RepVGGBlock) for m in self.body)
 
 
+@register_model
 def repvgg_a0(width_scale: float = 1.0, in_channels: int = 3, num_classes: int = 10) -> RepVGG:
+    """RepVGG-A0 (Ding et al., 2021, Section 3.4, Table 2: a = 0.75, b = 2.5), strides for 32x32 inputs."""
     return RepVGG("a0", width_scale, in_channels, num_classes)
 
 
+@register_model
 def repvgg_a1(width_scale: float = 1.0, in_channels: int = 3, num_classes: int = 10) -> RepVGG:
+    """RepVGG-A1 (Ding et al., 2021, Section 3.4, Table 2: a = 1, b = 2.5), strides for 32x32 inputs."""
     return RepVGG("a1", width_scale, in_channels, num_classes)
 
 
+@register_model
 def repvgg_a2(width_scale: float = 1.0, in_channels: int = 3, num_classes: int = 10) -> RepVGG:
+    """RepVGG-A2 (Ding et al., 2021, Section 3.4, Table 2: a = 1.5, b = 2.75), strides for 32x32 inputs."""
     return RepVGG("a2", width_scale, in_channels, num_classes)

@@ -17,6 +17,10 @@ without BN blows up, so the paper's divergence results depend on using this init
 
 ``encoder``, ``blocks[i]`` (the branch F_i, without the skip) and ``decoder`` are separate
 modules so that the expansion code can evaluate M0, M1 and M2 of Theorem 3.1 from them.
+
+The registered model is the constructor ``tower`` at the end of this file. The checks of its
+arguments (``check_depth`` ...) are registered for ``check_model_args`` and also run when
+``ResidualTower`` is built directly, as the expansion code does.
 """
 
 import math
@@ -25,9 +29,12 @@ import re
 from torch import nn
 
 from ..errors import ConfigError
+from .activations import ACTIVATIONS
 from .init import flax_init_
+from .registry import register_arg_check, register_model
 
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+MAX_DEPTH = 100_000  # residual blocks
+MAX_WIDTH = 16_384  # channels
 LAM_RULES = {"1": lambda n: 1.0, "1/n": lambda n: 1.0 / n, "1/sqrt(n)": lambda n: 1.0 / math.sqrt(n)}
 _POWER_RULE = re.compile(r"^n\^(-?\d+(?:\.\d+)?)$")  # "n^-1.5" means n ** -1.5
 
@@ -54,6 +61,41 @@ def resolve_lam(lam, depth: int) -> float:
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"lam must be finite and >= 0; got {lam!r}, which gives {value}")
     return value
+
+
+# Checks of the tower's arguments, for ``check_model_args`` (any model with an argument of that
+# name) and for ``ResidualTower`` built directly. Each raises a one-line ConfigError.
+
+
+@register_arg_check("depth")
+def check_depth(depth, **_):
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= MAX_DEPTH:
+        raise ConfigError(
+            f"depth must be an integer >= 1 and <= {MAX_DEPTH} (the number of residual blocks); got {depth!r}"
+        )
+
+
+@register_arg_check("width")
+def check_width(width, **_):
+    if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= MAX_WIDTH:
+        raise ConfigError(f"width must be an integer >= 1 and <= {MAX_WIDTH} (channels); got {width!r}")
+
+
+@register_arg_check("lam")
+def check_lam(lam, *, args, **_):
+    resolve_lam(lam, args.get("depth", 1))
+
+
+@register_arg_check("batchnorm")
+def check_batchnorm(batchnorm, **_):
+    if not isinstance(batchnorm, bool):
+        raise ConfigError(f"batchnorm must be true or false (a bool, not a string or number); got {batchnorm!r}")
+
+
+@register_arg_check("activation")
+def check_activation(activation, **_):
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
 
 
 class FlaxStem(nn.Sequential):
@@ -106,12 +148,9 @@ class ResidualTower(nn.Module):
         num_classes: int = 10,
     ):
         super().__init__()
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
-            raise ConfigError(f"depth must be an integer >= 1 (the number of residual blocks); got {depth!r}")
-        if not isinstance(width, int) or width < 1:
-            raise ConfigError(f"width must be an integer >= 1; got {width!r}")
-        if activation not in ACTIVATIONS:
-            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+        for check, value in ((check_depth, depth), (check_width, width), (check_batchnorm, batchnorm),
+                             (check_activation, activation)):
+            check(value)  # the checks of check_model_args, for towers built directly
         self.depth, self.width, self.batchnorm, self.activation = depth, width, batchnorm, activation
         self.lam = resolve_lam(lam, depth)
         self.encoder = FlaxStem(in_channels, width)
@@ -130,3 +169,17 @@ class ResidualTower(nn.Module):
 
     def extra_repr(self):
         return f"depth={self.depth}, width={self.width}, lam={self.lam:.6g}, batchnorm={self.batchnorm}"
+
+
+@register_model
+def tower(
+    depth: int,
+    width: int = 256,
+    lam="1/sqrt(n)",
+    batchnorm: bool = False,
+    activation: str = "relu",
+    in_channels: int = 3,
+    num_classes: int = 10,
+) -> ResidualTower:
+    """The residual tower of Dherin & Munn (2025), Appendix A: stem, ``depth`` blocks x + lam F(x), linear head."""
+    return ResidualTower(depth, width, lam, batchnorm, activation, in_channels, num_classes)
