@@ -12,7 +12,7 @@ then cosine to zero over ``epochs``, random crop and flip.
 """
 
 from resdepth.config import RunConfig
-from resdepth.train import device_name, train
+from resdepth.train import Extension, device_name, train
 
 STEPS_PER_EPOCH = 60_000 // 128
 
@@ -25,11 +25,21 @@ def config(width: int, epochs: int, lr: float, precision: str) -> RunConfig:
     )
 
 
+class StopAtAccuracy(Extension):
+    """Ends the run at the first evaluation whose test accuracy reaches ``target``."""
+
+    def __init__(self, target: float):
+        self.target = target
+
+    def should_stop(self, entry: dict) -> bool:
+        return entry["test_acc"] >= self.target
+
+
 def run(device, width: int = 256, epochs: int = 10, lr: float = 0.1, target: float = 0.93,
         precision: str = "auto") -> tuple:
     """(summary row, history rows) of one timed run."""
     cfg = config(width, epochs, lr, precision)
-    record, _ = train(cfg, device=device, progress=True, target_test_acc=target)
+    record, _ = train(cfg, device=device, progress=True, extensions=[StopAtAccuracy(target)])
     history = record["history"]
     reached = next((h for h in history if h["test_acc"] >= target), None)
     best = record["best"]

@@ -12,7 +12,8 @@ import torch
 
 from resdepth.config import RunConfig
 from resdepth.errors import ConfigError, SweepError
-from resdepth.results import checkpoint_path, load_result, read_result, result_path, run_or_load, sweep
+from resdepth.results import run_or_load, sweep
+from resdepth.store import Store
 
 
 def cfg(**changes):
@@ -25,7 +26,7 @@ def cfg(**changes):
 def every_result_parses(store):
     files = list(store.rglob("*.json"))
     for path in files:
-        read_result(path)
+        Store(store).read(path)
     return len(files)
 
 
@@ -37,7 +38,7 @@ def test_processes_match_the_local_loop_bit_for_bit(isolated_store):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # what each of the two workers on a 2-core machine used
     try:
-        reference = run_or_load(configs[1], root=isolated_store.parent / "reference", progress=False)
+        reference = run_or_load(configs[1], Store(isolated_store.parent / "reference"), progress=False)
     finally:
         torch.set_num_threads(threads)
     if os.cpu_count() == 2:
@@ -50,7 +51,7 @@ def test_a_failing_run_is_named_and_the_others_are_stored(isolated_store):
     good, bad = cfg(), cfg(dataset="imagenet")  # no ImageNet tree here: the worker raises
     with pytest.raises(SweepError, match=f"1 run\\(s\\) failed.*{bad.key}.*imagenet"):
         sweep([good, bad], progress=False, executor="processes", workers=2)
-    assert load_result(good)["status"] == "ok" and load_result(bad) is None
+    assert Store().load(good)["status"] == "ok" and Store().load(bad) is None
 
 
 def test_unknown_executor_is_a_clear_error():
@@ -84,7 +85,7 @@ def kill_training_workers() -> int:
 def test_ray_worker_killed_mid_run_is_retried_and_the_store_stays_intact(local_ray, isolated_store):
     finished = cfg(seed=0)
     run_or_load(finished, progress=False)
-    finished_bytes = result_path(finished).read_bytes()
+    finished_bytes = Store().result_path(finished).read_bytes()
     long_run = cfg(seed=1, steps=1500, eval_every=500, batch_size=32)
     outcome = {}
 
@@ -96,7 +97,7 @@ def test_ray_worker_killed_mid_run_is_retried_and_the_store_stays_intact(local_r
 
     driver = threading.Thread(target=drive)
     driver.start()
-    ckpt, killed, deadline = checkpoint_path(long_run), 0, time.monotonic() + 120
+    ckpt, killed, deadline = Store().checkpoint_path(long_run), 0, time.monotonic() + 120
     while not killed and time.monotonic() < deadline and driver.is_alive():
         if ckpt.exists():  # mid-run: at least one checkpoint written, and the run is not done
             killed = kill_training_workers()
@@ -104,14 +105,14 @@ def test_ray_worker_killed_mid_run_is_retried_and_the_store_stays_intact(local_r
     driver.join(timeout=300)
     assert killed >= 1, "the long run finished before it could be killed; make it longer"
     assert "error" not in outcome, outcome.get("error")
-    stored = load_result(long_run)
+    stored = Store().load(long_run)
     assert stored["status"] == "ok" and stored["steps_done"] == 1500
     assert stored["provenance"]["resumed_from_step"] > 0  # the retry resumed from the checkpoint
     assert stored["provenance"]["executor"] == "ray" and "default_worker" not in stored["provenance"]["command"]
     assert outcome["records"][1] == stored and not ckpt.exists()
-    assert result_path(finished).read_bytes() == finished_bytes  # loaded, never rewritten
+    assert Store().result_path(finished).read_bytes() == finished_bytes  # loaded, never rewritten
     assert every_result_parses(isolated_store) == 2
-    assert json.loads(result_path(long_run).read_text())["key"] == long_run.key
+    assert json.loads(Store().result_path(long_run).read_text())["key"] == long_run.key
 
 
 def spawned_children() -> list:
@@ -136,7 +137,7 @@ def test_process_worker_killed_mid_run_is_retried_and_resumes(isolated_store):
     driver = threading.Thread(target=lambda: outcome.update(
         records=sweep([long_run], progress=False, executor="processes", workers=1, checkpoint_every=25)))
     driver.start()
-    ckpt, killed, deadline = checkpoint_path(long_run), False, time.monotonic() + 120
+    ckpt, killed, deadline = Store().checkpoint_path(long_run), False, time.monotonic() + 120
     while not killed and time.monotonic() < deadline and driver.is_alive():
         if ckpt.exists():
             for pid in spawned_children():
@@ -145,6 +146,6 @@ def test_process_worker_killed_mid_run_is_retried_and_resumes(isolated_store):
         time.sleep(0.02)
     driver.join(timeout=300)
     assert killed, "the run finished before it could be killed; make it longer"
-    stored = load_result(long_run)
+    stored = Store().load(long_run)
     assert outcome["records"] == [stored] and stored["steps_done"] == 1500
     assert stored["provenance"]["resumed_from_step"] > 0 and not ckpt.exists()

@@ -1,10 +1,14 @@
 import pytest
 import torch
 
-from resdepth.errors import ConfigError
-from resdepth.linearize import LinearizablePReLU, freeze_linear_units, l05_penalty, prelus, to_prelu
+from resdepth.config import RunConfig
+from resdepth.errors import ConfigError, StoreError
+from resdepth.linearize import (LinearizablePReLU, freeze_linear_units, l05_penalty, post_train_config, prelus,
+                                to_prelu)
 from resdepth.models import build_model
-from resdepth.train import parameter_groups
+from resdepth.results import run_or_load
+from resdepth.store import Store
+from resdepth.train import make_optimizer, parameter_groups
 
 
 @pytest.mark.parametrize("name, args", [("repvgg_a0", dict(width_scale=0.125)), ("resnet56", {}), ("plain56", {})])
@@ -96,68 +100,68 @@ def test_frozen_slopes_stay_at_one_under_momentum():
 
 
 def tiny_start(**changes):
-    from resdepth.config import RunConfig
-
     base = dict(experiment="lin_test", model="repvgg_a0", model_args=dict(width_scale=0.125), dataset="sample",
                 steps=4, batch_size=32, lr=0.05, train_images=256, eval_every=2)
     return RunConfig(**{**base, **changes})
 
 
-def test_post_training_runs_through_the_store_and_linearizes(isolated_store):
-    from resdepth.linearize import post_train, post_train_config
-    from resdepth.results import load_result, run_or_load
+def post_train(start, granularity, omega, store, **kwargs):
+    return run_or_load(post_train_config(start, granularity, omega, **kwargs), store, progress=False)
 
-    start = tiny_start()
-    run_or_load(start, "book", save_weights=True, progress=False)
+
+def test_post_training_runs_through_the_store_and_linearizes(isolated_store):
+    start, store = tiny_start(), Store()
+    run_or_load(start, store, save_weights=True, progress=False)
     kwargs = dict(epochs=1, lr=0.01, train_images=128, batch_size=32, eval_every=2)
-    untouched = post_train(start, "channel", 0.0, profile="book", **kwargs)
-    crushed = post_train(start, "layer", 1e4, profile="book", alpha_lr=1.0, **kwargs)  # one Adam step reaches 1
+    untouched = post_train(start, "channel", 0.0, store, **kwargs)
+    crushed = post_train(start, "layer", 1e4, store, alpha_lr=1.0, **kwargs)  # one Adam step reaches 1
     assert untouched["linearization"]["napl"] == 22.0  # omega = 0: every unit stays nonlinear
     assert crushed["linearization"]["napl"] == 0.0  # a huge penalty makes the net linear
     assert set(crushed["linearization"]["nonlinear_fractions"].values()) == {0.0}
     assert [h["napl"] for h in crushed["history"]][-1] == 0.0
     assert untouched["linearization"]["slopes"] > crushed["linearization"]["slopes"] == 22
     cfg = post_train_config(start, "layer", 1e4, alpha_lr=1.0, **kwargs)
-    assert load_result(cfg)["key"] == cfg.key and cfg.start_from == f"lin_test/{start.key}"
+    assert store.load(cfg)["key"] == cfg.key and cfg.start_from == f"lin_test/{start.key}"
 
 
-def test_post_training_the_same_start_twice_gives_the_same_result(isolated_store):
-    from resdepth.linearize import post_train
-    from resdepth.results import run_or_load
-
-    start = tiny_start()
-    run_or_load(start, "book", save_weights=True, progress=False)
-    kwargs = dict(epochs=1, lr=0.01, train_images=64, batch_size=32)
-    a = post_train(start, "channel", 0.5, seed=3, profile="book", **kwargs)
-    b = post_train(start, "channel", 0.5, seed=3, profile="smoke", **kwargs)  # another store, trained again
+def test_post_training_the_same_start_twice_gives_the_same_result(tmp_path):
+    start, first, second = tiny_start(), Store(tmp_path / "a"), Store(tmp_path / "b")
+    run_or_load(start, first, save_weights=True, progress=False)
+    run_or_load(start, second, save_weights=True, progress=False)
+    kwargs = dict(epochs=1, lr=0.01, train_images=64, batch_size=32, seed=3)
+    a = post_train(start, "channel", 0.5, first, **kwargs)
+    b = post_train(start, "channel", 0.5, second, **kwargs)  # another store, trained again
     assert a["final"]["test_acc"] == b["final"]["test_acc"]
     assert a["linearization"] == b["linearization"]
 
 
 def test_post_training_without_start_weights_names_the_fix(isolated_store):
-    from resdepth.errors import StoreError
-    from resdepth.linearize import post_train
-
     with pytest.raises(StoreError, match="save_weights=True"):
-        post_train(tiny_start(), "channel", 0.1, epochs=1, lr=0.01)
+        post_train(tiny_start(), "channel", 0.1, Store(), epochs=1, lr=0.01)
+
+
+def test_a_sweep_trains_the_start_network_first_with_its_weights(isolated_store):
+    from resdepth.results import sweep
+
+    start, store = tiny_start(), Store()
+    post = post_train_config(start, "layer", 1.0, epochs=1, lr=0.01, train_images=64, batch_size=32)
+    records = sweep([post, start], store, progress=False)  # the start comes second in the grid
+    assert [r["key"] for r in records] == [post.key, start.key]
+    assert store.weights_path(start).is_file() and not store.weights_path(post).exists()
 
 
 def test_linearization_config_errors():
-    from resdepth.config import RunConfig
-
     with pytest.raises(ConfigError, match="start_from"):
         RunConfig(model="repvgg_a0", epochs=1, linearize="channel")
     with pytest.raises(ConfigError, match="linearize must be"):
         RunConfig(model="repvgg_a0", epochs=1, linearize="neuron", start_from="a/b")
     with pytest.raises(ConfigError, match="omega"):
         RunConfig(model="repvgg_a0", epochs=1, linearize="layer", start_from="a/b", omega=-1)
-    assert RunConfig(epochs=1).key == RunConfig(epochs=1, omega=0.0, linearize="").key  # old hashes unchanged
+    tower = dict(model_args=dict(depth=2), epochs=1)
+    assert RunConfig(**tower).key == RunConfig(**tower, omega=0.0, linearize="").key  # old hashes unchanged
 
 
 def test_post_training_optimizer_gives_slopes_their_own_rate_and_no_decay():
-    from resdepth.linearize import post_train_config
-    from resdepth.train import make_optimizer
-
     cfg = post_train_config(tiny_start(), "layer", 1.0, epochs=1, lr=1e-4, alpha_lr=0.01, weight_decay=5e-4)
     model = to_prelu(build_model("repvgg_a0", 1, 10, width_scale=0.125).reparameterize(), torch.randn(2, 1, 32, 32),
                      "layer")

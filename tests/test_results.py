@@ -3,10 +3,11 @@ import os
 
 import pytest
 
-from resdepth import results as results_module
+from resdepth import jobs
 from resdepth.config import RunConfig
 from resdepth.errors import ConfigError, StoreError
-from resdepth.results import load_result, result_path, run_or_load, sweep
+from resdepth.results import run_or_load, sweep
+from resdepth.store import Store
 
 
 def cfg(**changes):
@@ -37,9 +38,9 @@ def test_bad_configs_are_clear_errors(changes, message):
 
 
 def test_run_or_load_stores_provenance_then_loads(monkeypatch, isolated_store):
-    c = cfg()
-    record = run_or_load(c, progress=False)
-    path = result_path(c)
+    c, store = cfg(), Store()
+    record = run_or_load(c, store, progress=False)
+    path = store.result_path(c)
     assert path == isolated_store / "s" / f"{c.key}.json"
     stored = json.loads(path.read_text())
     assert stored == record and stored["config"] == c.to_dict()
@@ -49,27 +50,25 @@ def test_run_or_load_stores_provenance_then_loads(monkeypatch, isolated_store):
     def no_training(*a, **k):
         raise AssertionError("a stored run was trained again")
 
-    monkeypatch.setattr("resdepth.train.train", no_training)
-    assert run_or_load(c, progress=False) == record
-    assert sweep([c], progress=False) == [record]
+    monkeypatch.setattr(jobs, "train", no_training)
+    assert run_or_load(c, store, progress=False) == record
+    assert sweep([c], store, progress=False) == [record]
 
 
 def test_sweep_skips_finished_runs(monkeypatch):
-    done, todo = cfg(seed=0), cfg(seed=1)
-    run_or_load(done, progress=False)
-    import resdepth.train as train_module
-
+    done, todo, store = cfg(seed=0), cfg(seed=1), Store()
+    run_or_load(done, store, progress=False)
     trained = []
-    real = train_module.train
-    monkeypatch.setattr(train_module, "train", lambda c, **k: (trained.append(c.key), real(c, **k))[1])
-    records = sweep([done, todo], progress=False)
+    real = jobs.train
+    monkeypatch.setattr(jobs, "train", lambda c, **k: (trained.append(c.key), real(c, **k))[1])
+    records = sweep([done, todo], store, progress=False)
     assert trained == [todo.key] and [r["key"] for r in records] == [done.key, todo.key]
 
 
 def test_kill_between_write_and_rename_keeps_the_old_file(monkeypatch):
-    c = cfg()
-    run_or_load(c, progress=False)
-    path = result_path(c)
+    c, store = cfg(), Store()
+    record = run_or_load(c, store, progress=False)
+    path = store.result_path(c)
     before = path.read_bytes()
 
     def killed(src, dst):
@@ -77,48 +76,47 @@ def test_kill_between_write_and_rename_keeps_the_old_file(monkeypatch):
 
     with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
         m.setattr(os, "replace", killed)
-        results_module.save_result(c, {"schema": "x", "new": True}, "book")
+        store.save(c, {**record, "reason": "rewritten"})
     assert path.read_bytes() == before  # old file intact
-    assert load_result(c)["key"] == c.key
+    assert store.load(c)["key"] == c.key
     assert not any(p.name.endswith(".json") and p != path for p in path.parent.iterdir())  # no half-file as a result
 
 
 @pytest.mark.parametrize("content, message", [
     ('{"schema": "resdepth.result/1", "key": ', "unreadable"),
     ('{"accuracy": 0.9}', "not a resdepth results file"),
-    ('{"schema": "resdepth.result/1", "key": "0000000000000000"}', "holds config"),
+    ('{"schema": "resdepth.result/1", "key": "0000000000000000"}', "lacks field"),
 ])
 def test_corrupt_or_foreign_files_are_never_overwritten(content, message):
-    c = cfg()
-    path = result_path(c)
+    c, store = cfg(), Store()
+    path = store.result_path(c)
     path.parent.mkdir(parents=True)
     path.write_text(content)
     with pytest.raises(StoreError, match=message) as err:
-        run_or_load(c, progress=False)
+        run_or_load(c, store, progress=False)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
     assert path.read_text() == content
 
 
 def test_smoke_profile_never_writes_into_committed_results(monkeypatch, tmp_path):
     monkeypatch.delenv("RESDEPTH_RESULTS")
-    assert result_path(cfg(), profile="smoke").parent.parent.name == "smoke-results"
-    assert result_path(cfg(), profile="book").parent.parent.name == "results"
+    assert Store(profile="smoke").result_path(cfg()).parent.parent.name == "smoke-results"
+    assert Store(profile="book").result_path(cfg()).parent.parent.name == "results"
     with pytest.raises(ConfigError, match="unknown profile"):
-        run_or_load(cfg(), profile="fast", root=tmp_path)
+        Store(tmp_path, profile="fast")
 
 
 def test_weights_round_trip():
     import torch
 
     from resdepth.models import build_model
-    from resdepth.results import load_weights
 
-    c = cfg()
+    c, store = cfg(), Store()
     with pytest.raises(StoreError, match="save_weights=True"):
-        load_weights(c)
-    run_or_load(c, progress=False, save_weights=True)
+        store.load_weights(c)
+    run_or_load(c, store, progress=False, save_weights=True)
     model = build_model("tower", 1, 10, **c.model_kwargs)
-    model.load_state_dict(load_weights(c))
+    model.load_state_dict(store.load_weights(c))
     assert torch.isfinite(model.eval()(torch.zeros(1, 1, 32, 32))).all()
 
 
@@ -130,14 +128,14 @@ def test_new_fields_at_default_leave_stored_hashes_alone():
 
 
 def test_geometric_complexity_is_logged_at_every_evaluation():
-    record = run_or_load(cfg(gc_images=8), progress=False)
+    record = run_or_load(cfg(gc_images=8), Store(), progress=False)
     values = [h["geometric_complexity"] for h in record["history"]]
     assert len(values) == 2 and all(v > 0 for v in values)
 
 
 def test_diverged_run_is_not_retrained_for_its_weights(monkeypatch):
     c = cfg(model_args=dict(depth=100, width=8, lam="1"), lr=1.0, steps=20, eval_every=10)
-    first = run_or_load(c, progress=False, save_weights=True)
+    first = run_or_load(c, Store(), progress=False, save_weights=True)
     assert first["status"] == "diverged"
-    monkeypatch.setattr("resdepth.train.train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("retrained")))
-    assert run_or_load(c, progress=False, save_weights=True) == first
+    monkeypatch.setattr(jobs, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("retrained")))
+    assert run_or_load(c, Store(), progress=False, save_weights=True) == first

@@ -5,8 +5,9 @@ import torch
 from resdepth import train as train_module
 from resdepth.config import RunConfig
 from resdepth.errors import StoreError
-from resdepth.results import checkpoint_path, load_result, run_or_load
-from resdepth.train import lr_factor, parameter_groups, train
+from resdepth.results import run_or_load
+from resdepth.store import Store
+from resdepth.train import Extension, lr_factor, parameter_groups, train
 
 
 def small(**changes):
@@ -25,10 +26,10 @@ def test_training_learns_on_real_data():
 
 def test_divergence_is_recorded_not_raised():
     cfg = small(model_args=dict(depth=100, width=8, lam="1", batchnorm=False), lr=1.0, steps=20, eval_every=10)
-    record = run_or_load(cfg, progress=False)
+    record = run_or_load(cfg, Store(), progress=False)
     assert record["status"] == "diverged" and "non-finite" in record["reason"]
     assert record["final"] is None and record["steps_done"] < 20
-    assert load_result(cfg)["status"] == "diverged"  # stored, so a table can show it as "—"
+    assert Store().load(cfg)["status"] == "diverged"  # stored, so a table can show it as "—"
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
@@ -57,17 +58,18 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
 
 
 def test_run_or_load_resumes_and_cleans_up(monkeypatch):
-    cfg = small()
+    cfg, store = small(), Store()
     real_save = train_module.save_checkpoint
     monkeypatch.setattr(train_module, "save_checkpoint",
                         lambda s, p: (real_save(s, p), (_ for _ in ()).throw(KeyboardInterrupt())))
     with pytest.raises(KeyboardInterrupt):
-        run_or_load(cfg, progress=False, checkpoint_every=8)
-    assert checkpoint_path(cfg).is_file() and load_result(cfg) is None
+        run_or_load(cfg, store, progress=False, checkpoint_every=8)
+    assert store.checkpoint_path(cfg).is_file() and store.load(cfg) is None
+    assert store.checkpoint_path(cfg).is_relative_to(store.root)  # checkpoints live under the store's root
     monkeypatch.setattr(train_module, "save_checkpoint", real_save)
-    record = run_or_load(cfg, progress=False, checkpoint_every=8)
+    record = run_or_load(cfg, store, progress=False, checkpoint_every=8)
     assert record["steps_done"] == 12 and [h["step"] for h in record["history"]] == [4, 8, 12]
-    assert not checkpoint_path(cfg).exists()
+    assert not store.checkpoint_path(cfg).exists()
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
@@ -123,11 +125,25 @@ def test_cpu_bf16_autocast_is_opt_in_and_recorded():
     assert bf16["final"]["test_loss"] != fp32["final"]["test_loss"]  # it really ran in another precision
 
 
-def test_target_accuracy_ends_the_run_at_the_first_evaluation_that_reaches_it():
+class _StopAtFirstEvaluation(Extension):
+    name = "stopper"
+
+    def __init__(self):
+        self.seen = []
+
+    def should_stop(self, entry):
+        self.seen.append(entry["step"])
+        return True
+
+    def summary(self, model):
+        return {"evaluations": list(self.seen)}
+
+
+def test_an_extension_can_end_the_run_and_store_a_summary():
     full, _ = train(small(), progress=False)
-    target = full["history"][0]["test_acc"]
-    stopped, _ = train(small(), progress=False, target_test_acc=target)
+    stopped, _ = train(small(), progress=False, extensions=[_StopAtFirstEvaluation()])
     assert stopped["steps_done"] == full["history"][0]["step"] < full["total_steps"]
-    assert stopped["status"] == "ok" and "reached test accuracy" in stopped["reason"]
+    assert stopped["status"] == "ok" and "stopped by an extension" in stopped["reason"]
+    assert stopped["stopper"] == {"evaluations": [4]}
     assert [h["elapsed_s"] > 0 for h in full["history"]] == [True] * 3
     assert full["history"][0]["elapsed_s"] < full["history"][-1]["elapsed_s"]  # cumulative

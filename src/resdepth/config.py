@@ -8,11 +8,12 @@ result, so a run computed on a GPU is found again by the same config on a CPU.
 import hashlib
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 
 from .data import DATASETS
 from .errors import ConfigError
-from .models import MODELS, model_arg_names, model_defaults, resolve_lam
+from .models import check_model_args
 
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
@@ -23,6 +24,15 @@ LINEARIZE = ("", "channel", "layer")
 # "auto": bf16 autocast on CUDA, fp32 on the CPU (how every stored CPU run was trained); "bf16"
 # also autocasts on the CPU, where oneDNN has bf16 kernels (AVX512-BF16, AMX); "fp32" never does.
 PRECISIONS = ("auto", "fp32", "bf16")
+EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # a folder name: nothing can escape the store
+
+
+def check_experiment_name(name) -> str:
+    """``name`` if it is a safe folder name for the results store; ``ConfigError`` otherwise."""
+    if not isinstance(name, str) or not EXPERIMENT_NAME.match(name):
+        raise ConfigError(f"experiment name {name!r} must be 1-100 characters of letters, digits, '_', '.' or '-', "
+                          f"starting with a letter or digit")
+    return name
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,9 @@ class RunConfig:
     precision: str = "auto"
 
     def __post_init__(self):
-        args = self.model_args
-        if self.model in MODELS:  # defaults made explicit, so equal runs get equal hashes
-            args = {**model_defaults(self.model), **dict(args)}
-        object.__setattr__(self, "model_args", tuple(sorted((k, v) for k, v in dict(args).items())))
+        # the model's arguments, checked, with its defaults made explicit so equal runs get equal hashes
+        args = check_model_args(self.model, dict(self.model_args))
+        object.__setattr__(self, "model_args", tuple(sorted(args.items())))
         object.__setattr__(self, "milestones", tuple(float(m) for m in self.milestones))
         for name in ("lr", "momentum", "weight_decay", "gamma", "omega", "freeze_threshold"):
             object.__setattr__(self, name, float(getattr(self, name)))
@@ -82,21 +91,9 @@ class RunConfig:
         self.validate()
 
     def validate(self):
+        check_experiment_name(self.experiment)
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        if self.model not in MODELS:
-            raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
-        unknown = set(self.model_kwargs) - set(model_arg_names(self.model))
-        if unknown:
-            raise ConfigError(
-                f"model {self.model!r} takes no argument(s) {', '.join(sorted(unknown))}; "
-                f"it takes: {', '.join(model_arg_names(self.model)) or 'none'}"
-            )
-        depth = self.model_kwargs.get("depth")
-        if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
-            raise ConfigError(f"depth must be an integer >= 1 (the number of residual blocks); got {depth!r}")
-        if "lam" in self.model_kwargs:
-            resolve_lam(self.model_kwargs["lam"], depth or 1)
         if (self.epochs is None) == (self.steps is None):
             raise ConfigError("give exactly one of epochs and steps")
         budget = self.epochs if self.epochs is not None else self.steps
@@ -114,7 +111,8 @@ class RunConfig:
             raise ConfigError(f"linearize must be 'channel', 'layer' or '' (none); got {self.linearize!r}")
         if self.linearize and not self.start_from:
             raise ConfigError("linearize needs start_from: the stored run ('<experiment>/<key>') to post-train")
-        if self.start_from and self.start_from.count("/") != 1:
+        if self.start_from and (self.start_from.count("/") != 1
+                                or not all(map(EXPERIMENT_NAME.match, self.start_from.split("/")))):
             raise ConfigError(f"start_from must be '<experiment>/<key>' of a stored run; got {self.start_from!r}")
         if not (math.isfinite(self.omega) and self.omega >= 0):
             raise ConfigError(f"omega must be a finite number >= 0; got {self.omega}")

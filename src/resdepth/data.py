@@ -25,9 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .atomic import atomic_torch_save
+from .files import atomic_torch_save, data_dir
 from .errors import ConfigError, DataNotFoundError
-from .paths import data_dir
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = {

@@ -5,7 +5,7 @@
 - ``ray``: one Ray task per run, with ``num_gpus=1`` where the cluster has GPUs (else one CPU), on
   the cluster at ``address`` (``"auto"``, ``"ray://host:10001"``) or on a Ray started here.
 
-Both call ``resdepth.results.train_job`` and yield ``(config, record, weights)`` as runs finish; the
+Both call ``resdepth.jobs.train_job`` and yield ``(config, record, weights)`` as runs finish; the
 driver (``resdepth.results.sweep``) writes the store, so workers never touch it and a crashed
 worker cannot corrupt it. A worker that dies mid-run (killed, out of memory, node lost) is
 replaced and its run is retried, up to ``max_retries`` times; the retry resumes from the run's
@@ -18,29 +18,27 @@ then raises ``SweepError`` naming the ones that failed.
 import concurrent.futures
 import multiprocessing
 import os
-from pathlib import Path
 
 import torch
 
 from .errors import ConfigError, SweepError
-from .paths import results_dir
-from .results import train_job
+from .jobs import train_job
 
 EXECUTORS = ("local", "processes", "ray")
 
 
-def run_elsewhere(configs, executor: str, *, profile, root, device, address, workers, save_weights,
+def run_elsewhere(configs, executor: str, *, store, device, address, workers, save_weights,
                   checkpoint_every, max_retries, start_states):
-    """Train ``configs`` on ``executor``; yield ``(config, record, weights)`` in order of completion."""
-    root = Path(root) if root is not None else results_dir(profile)  # the driver's, not the worker's environment
-    job = dict(profile=profile, root=str(root), progress=False,
-               save_weights=save_weights, checkpoint_every=checkpoint_every)
+    """Train ``configs`` on ``executor``; yield ``(config, record, weights)`` in order of completion.
+    Checkpoint paths are the driver's store's, so a retry on this machine resumes."""
+    job = dict(profile=store.profile, progress=False, save_weights=save_weights, checkpoint_every=checkpoint_every)
+    checkpoints = {cfg.key: str(store.checkpoint_path(cfg)) for cfg in configs}
     if executor == "processes":
         if address is not None:
             raise ConfigError("address is for the ray executor; the processes executor runs on this machine")
-        yield from _on_processes(configs, job, device, workers, max_retries, start_states)
+        yield from _on_processes(configs, job, checkpoints, device, workers, max_retries, start_states)
     elif executor == "ray":
-        yield from _on_ray(configs, job, address, max_retries, start_states)
+        yield from _on_ray(configs, job, checkpoints, address, max_retries, start_states)
     else:
         raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
 
@@ -63,8 +61,8 @@ def _claim_device(devices, threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _process_job(config: dict, job: dict, start_state):
-    return train_job(config, device=_worker_device, start_state=start_state, **job)
+def _process_job(config: dict, job: dict, checkpoint_path: str, start_state):
+    return train_job(config, checkpoint_path=checkpoint_path, device=_worker_device, start_state=start_state, **job)
 
 
 def worker_devices(device, workers: int | None) -> list:
@@ -77,7 +75,7 @@ def worker_devices(device, workers: int | None) -> list:
     return [device if device not in (None, "auto") else "cpu"] * (workers or 1)
 
 
-def _on_processes(configs, job, device, workers, max_retries, start_states):
+def _on_processes(configs, job, checkpoints, device, workers, max_retries, start_states):
     devices = worker_devices(device, workers)
     threads = max(1, (os.cpu_count() or 1) // len(devices))
     context = multiprocessing.get_context("spawn")  # CUDA cannot be used in forked children
@@ -91,8 +89,8 @@ def _on_processes(configs, job, device, workers, max_retries, start_states):
                 free_devices.put(d)
             with concurrent.futures.ProcessPoolExecutor(len(devices), mp_context=context, initializer=_claim_device,
                                                         initargs=(free_devices, threads)) as pool:
-                futures = {pool.submit(_process_job, cfg.to_dict(), job, start_states.get(cfg.start_from)): cfg
-                           for cfg in remaining}
+                futures = {pool.submit(_process_job, cfg.to_dict(), job, checkpoints[cfg.key],
+                                       start_states.get(cfg.start_from)): cfg for cfg in remaining}
                 for future in concurrent.futures.as_completed(futures):
                     cfg = futures[future]
                     try:
@@ -125,7 +123,7 @@ def _ray():
     return ray
 
 
-def _on_ray(configs, job, address, max_retries, start_states):
+def _on_ray(configs, job, checkpoints, address, max_retries, start_states):
     ray = _ray()
     if not ray.is_initialized():
         local = address is None
@@ -135,8 +133,8 @@ def _on_ray(configs, job, address, max_retries, start_states):
         num_gpus=gpus, num_cpus=1, max_retries=max_retries, retry_exceptions=False, name="resdepth_train_job")
     device = "cuda" if gpus else "cpu"  # Ray sets CUDA_VISIBLE_DEVICES to the task's one GPU
     shared_starts = {ref: ray.put(state) for ref, state in start_states.items()}
-    pending = {task.remote(cfg.to_dict(), device=device, start_state=shared_starts.get(cfg.start_from), **job): cfg
-               for cfg in configs}
+    pending = {task.remote(cfg.to_dict(), checkpoint_path=checkpoints[cfg.key], device=device,
+                           start_state=shared_starts.get(cfg.start_from), **job): cfg for cfg in configs}
     failures = []
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)

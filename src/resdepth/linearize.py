@@ -13,14 +13,16 @@ passed through that window and is frozen too (large steps near 1 otherwise oscil
 layer (fixed depth). Slopes get no weight decay.
 
 Post-training runs through the same loop and store as every run: a ``RunConfig`` with
-``start_from`` (the stored start run), ``linearize`` (the granularity) and ``omega``;
-``post_train_config`` builds one and ``post_train`` runs or loads it.
+``start_from`` (the stored start run), ``linearize`` (the granularity) and ``omega``, built by
+``post_train_config``; ``resdepth.posttraining.PostTraining`` is what it adds to the loop.
 """
 
 import torch
 from torch import nn
 
+from .config import RunConfig
 from .errors import ConfigError
+from .models import build_model
 
 GRANULARITIES = ("channel", "layer")
 
@@ -148,8 +150,6 @@ def post_train_config(start, granularity: str, omega: float, epochs: int, lr: fl
     Loss: cross-entropy + omega * L0.5; AdamW with a cosine schedule from ``lr`` (the slopes from
     ``alpha_lr``, if given); the slopes get no weight decay.
     """
-    from .config import RunConfig
-
     check_granularity(granularity)
     return RunConfig(
         experiment=f"{start.experiment}_post", model=start.model, model_args=start.model_kwargs,
@@ -160,21 +160,9 @@ def post_train_config(start, granularity: str, omega: float, epochs: int, lr: fl
     )
 
 
-def post_train(start, granularity: str, omega: float, epochs: int, lr: float, seed: int = 0,
-               profile: str = "book", **kwargs) -> dict:
-    """Post-train the stored start run ``start`` (trained with ``save_weights=True``) with
-    cross-entropy + omega * L0.5 at ``granularity``; return the stored record (trained if missing)."""
-    from .results import run_or_load
-
-    return run_or_load(post_train_config(start, granularity, omega, epochs, lr, seed, **kwargs), profile)
-
-
 def linearized_architecture(record: dict) -> nn.Module:
     """A fresh net of the shape a stored post-training run trained (fused, PReLUs, untrained
     weights), for analyses that need only its graph and the record's nonlinear fractions."""
-    from .config import RunConfig
-    from .models import build_model
-
     cfg, info = RunConfig.from_dict(record["config"]), record["linearization"]
     model = build_model(cfg.model, info["in_channels"], info["num_classes"], **cfg.model_kwargs)
     example = torch.zeros(1, info["in_channels"], info["image_size"], info["image_size"])

@@ -1,0 +1,118 @@
+"""One run as a unit of work: a config in, a stored-to-be record (and weights) out.
+
+``train_job`` picks the loop's extensions from the config (``extensions_for``), trains, and
+returns the record with its provenance: git commit, torch and Python versions, device, threads,
+precision, wall time, date, profile, the driver's command. It writes nothing but the run's
+checkpoint, so it can run in this process, a worker process or a Ray task; the driver stores
+what it returns (``resdepth.results``).
+"""
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+
+import torch
+
+from .config import RunConfig
+from .data import normalize
+from .expansion import geometric_complexity
+from .files import REPO_ROOT
+from .posttraining import PostTraining
+from .store import SCHEMA
+from .train import Extension, train
+
+
+class StartWeights(Extension):
+    """A run that continues from a stored run's weights (``cfg.start_from`` without linearizing)."""
+
+    def __init__(self, state: dict):
+        self.state = state
+
+    def prepare(self, model, data):
+        model.load_state_dict(self.state)
+        return model
+
+
+class ComplexityLog(Extension):
+    """Logs the exact geometric complexity (Dherin & Munn, Appendix B; fp32, eval mode) on the
+    first ``images`` test images at every evaluation (``cfg.gc_images``)."""
+
+    def __init__(self, images: int):
+        self.images, self.batches = images, None
+
+    def prepare(self, model, data):
+        self.batches = [normalize(chunk, data.mean, data.std) for chunk in data.test_x[: self.images].split(128)]
+        return model
+
+    def metrics(self, model) -> dict:
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        value = geometric_complexity(model, [b.to(device) for b in self.batches])
+        model.train(was_training)
+        return {"geometric_complexity": value}
+
+
+def extensions_for(cfg: RunConfig, start_state: dict | None) -> list:
+    """What ``cfg`` adds to the plain loop, in the order the loop applies them."""
+    extensions = []
+    if cfg.linearize:
+        extensions.append(PostTraining(cfg, start_state))
+    elif cfg.start_from:
+        extensions.append(StartWeights(start_state))
+    if cfg.gc_images:
+        extensions.append(ComplexityLog(cfg.gc_images))
+    return extensions
+
+
+def git_commit() -> dict:
+    def git(*args):
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src")) if commit else None
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    return {"git_commit": commit or "unknown", "git_dirty_src": dirty}
+
+
+def driver_command() -> str:
+    return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:300]
+
+
+def provenance(profile: str, outcome: dict, code_version: dict) -> dict:
+    return {
+        **code_version,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": outcome["device"],
+        "wall_time_s": round(outcome["wall_time_s"], 2),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "profile": profile,
+        "command": driver_command(),
+        "precision": outcome["precision"],
+        "resumed_from_step": outcome["resumed_from_step"],
+    }
+
+
+def train_job(config: dict, profile: str, checkpoint_path, device=None, progress: bool = True,
+              save_weights: bool = False, checkpoint_every: int = 500, start_state: dict | None = None) -> tuple:
+    """Train one run and return ``(record, weights or None)``; resumes from ``checkpoint_path``."""
+    cfg = RunConfig.from_dict(config)
+    code_version = git_commit()  # the code that trains, read before training starts
+    outcome, model = train(cfg, device=device, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                           progress=progress, extensions=extensions_for(cfg, start_state))
+    record = {
+        "schema": SCHEMA, "key": cfg.key, "config": cfg.to_dict(),
+        **{k: outcome[k] for k in ("status", "reason", "steps_done", "total_steps", "final", "best", "history")},
+        **({"linearization": outcome["linearization"]} if "linearization" in outcome else {}),
+        "provenance": provenance(profile, outcome, code_version),
+    }
+    weights = None
+    if save_weights and outcome["status"] == "ok":
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return record, weights

@@ -1,0 +1,161 @@
+"""The results store: one results root and profile, and everything read from or written to it.
+
+    <root>/<experiment>/<config.key>.json           a finished run (config, history, provenance)
+    <root>/<experiment>/<config.key>.weights.pt     its final weights, when asked for
+    <root>/.checkpoints/<experiment>/<key>.pt       an unfinished run's checkpoint (not committed)
+
+``Store(profile=...)`` opens ``$RESDEPTH_RESULTS``, else the repository's ``data/results``; the
+smoke profile opens ``data/smoke-results`` (ignored by git), so smoke numbers can never be shown
+as results. The atomic writes and the default folders are in ``resdepth.files``.
+
+Nothing stored is lost or trusted blindly:
+- writes are atomic (temporary file in the same folder, fsync, rename), so a kill at any moment
+  leaves the old file or the new one; temporaries left by a killed writer are swept at the next
+  open;
+- a read re-hashes the record's config and checks it against the file name and the stored key,
+  and checks the fields every reader relies on; anything else fails with one line naming the file;
+- experiment names are ``[A-Za-z0-9][A-Za-z0-9_.-]*``, so no run can write outside the root;
+- weights are loaded with ``torch.load(weights_only=True)``.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from .config import RunConfig, check_experiment_name, check_profile
+from .errors import ConfigError, StoreError
+from .files import atomic_torch_save, atomic_write_text, default_results_dir, process_alive
+
+SCHEMA = "resdepth.result/1"
+STATUSES = ("ok", "diverged")
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")
+
+
+# ----------------------------------------------------------------------------- checks on read
+
+
+def check_record(record, path: Path, cfg: RunConfig | None = None) -> dict:
+    """Raise ``StoreError`` (one line, naming ``path``) unless ``record`` is a well-formed result
+    whose config re-hashes to its stored key, to the file name, and to ``cfg.key`` if given."""
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        raise StoreError(f"{path} is not a resdepth results file (no schema {SCHEMA!r}); move it out of the results dir")
+    missing = [k for k in ("key", "config", "status", "steps_done", "total_steps", "history", "final", "best",
+                           "provenance") if k not in record]
+    if missing:
+        raise StoreError(f"{path} lacks field(s) {', '.join(missing)}; it was edited or truncated, delete it and re-run")
+    try:
+        rehashed = RunConfig.from_dict(record["config"]).key
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise StoreError(f"{path} holds an invalid config ({exc}); delete it and re-run") from None
+    if not (rehashed == record["key"] == path.stem.removesuffix(".weights")):
+        raise StoreError(f"{path}: its config hashes to {rehashed} but it is stored as {record['key']} in "
+                         f"{path.name}; it was edited or renamed, delete it and re-run")
+    if cfg is not None and rehashed != cfg.key:
+        raise StoreError(f"{path} holds run {rehashed}, not {cfg.key}; move it away and re-run")
+    status, history = record["status"], record["history"]
+    if status not in STATUSES or not isinstance(history, list) or not isinstance(record["provenance"], dict):
+        raise StoreError(f"{path} has status {status!r} or a history/provenance of the wrong type; delete it and re-run")
+    if status == "ok":
+        done = record["steps_done"] == record["total_steps"]
+        if not (done and history and isinstance(record["final"], dict) and record["final"] == history[-1]
+                and record["final"].get("step") == record["steps_done"]):
+            raise StoreError(f"{path} says ok but its final metrics are not those of its last step "
+                             f"({record['steps_done']} of {record['total_steps']}); delete it and re-run")
+    return record
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+class Store:
+    """The results of one profile under one root (see the module docstring for the layout)."""
+
+    def __init__(self, root=None, profile: str = "book"):
+        self.profile = check_profile(profile)
+        self.root = Path(root).expanduser() if root is not None else default_results_dir(profile)
+        self.sweep_temporaries()
+
+    def __repr__(self):
+        return f"Store({str(self.root)!r}, profile={self.profile!r})"
+
+    # paths
+    def result_path(self, cfg: RunConfig) -> Path:
+        return self.root / check_experiment_name(cfg.experiment) / f"{cfg.key}.json"
+
+    def weights_path(self, cfg: RunConfig) -> Path:
+        return self.result_path(cfg).with_suffix(".weights.pt")
+
+    def checkpoint_path(self, cfg: RunConfig) -> Path:
+        """Where an unfinished run keeps its checkpoint: in the store's own hidden ``.checkpoints``."""
+        return self.root / ".checkpoints" / check_experiment_name(cfg.experiment) / f"{cfg.key}.pt"
+
+    def sweep_temporaries(self) -> int:
+        """Delete the temporary files that killed writers left behind; return how many."""
+        swept = 0
+        if self.root.is_dir():
+            for path in self.root.rglob(".*.tmp-*"):
+                match = _TEMPORARY.match(path.name)
+                if match and path.is_file() and not process_alive(int(match.group(1))):
+                    path.unlink(missing_ok=True)
+                    swept += 1
+        return swept
+
+    # results
+    def read(self, path, cfg: RunConfig | None = None) -> dict:
+        """One results file, checked (``check_record``); ``StoreError`` naming the file otherwise."""
+        path = Path(path)
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"results file {path} is unreadable ({type(exc).__name__}); move it away or delete it, "
+                             f"then re-run") from None
+        return check_record(record, path, cfg)
+
+    def load(self, cfg: RunConfig) -> dict | None:
+        """The stored result of ``cfg``, or None if it has not been run."""
+        path = self.result_path(cfg)
+        return self.read(path, cfg) if path.exists() else None
+
+    def is_finished(self, cfg: RunConfig, with_weights: bool = False) -> bool:
+        """True if ``cfg`` is stored, and (``with_weights``) so are its weights where it trained
+        to the end (a diverged run has no weights worth keeping and is never retrained for them)."""
+        stored = self.load(cfg)
+        if stored is None:
+            return False
+        return not (with_weights and stored["status"] == "ok" and not self.weights_path(cfg).exists())
+
+    def save(self, cfg: RunConfig, record: dict, weights: dict | None = None) -> dict:
+        """Write a finished run: weights first, then the result (each atomically), then drop its
+        checkpoint. A kill between the writes leaves weights without a result: the run is redone."""
+        check_record(record, self.result_path(cfg), cfg)
+        if weights is not None:
+            atomic_torch_save(weights, self.weights_path(cfg))
+        atomic_write_text(self.result_path(cfg), json.dumps(record, indent=1, sort_keys=False) + "\n")
+        self.checkpoint_path(cfg).unlink(missing_ok=True)
+        return record
+
+    def records(self, experiment: str | None = None) -> list:
+        """Every stored record (of one experiment, or all), each checked on read."""
+        folders = [self.root / check_experiment_name(experiment)] if experiment else sorted(
+            p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")) if self.root.is_dir() else []
+        return [self.read(path) for folder in folders for path in sorted(folder.glob("*.json"))]
+
+    # weights
+    def load_weights(self, cfg: RunConfig) -> dict:
+        return self._read_weights(self.weights_path(cfg), cfg.key)
+
+    def load_weights_of(self, ref: str) -> dict:
+        """The weights of the stored run ``ref`` = "<experiment>/<key>" (a post-training start)."""
+        experiment, key = ref.split("/")
+        return self._read_weights(self.root / check_experiment_name(experiment) / f"{key}.weights.pt", key)
+
+    @staticmethod
+    def _read_weights(path: Path, key: str) -> dict:
+        if not path.is_file():
+            raise StoreError(f"no stored weights for run {key} at {path}; train it with save_weights=True")
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise StoreError(f"weights file {path} is corrupt ({type(exc).__name__}); delete it and re-run") from None

@@ -1,0 +1,108 @@
+"""The store checks what it reads: re-hashed configs, required fields, safe names, swept temporaries."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from resdepth.config import RunConfig
+from resdepth.errors import ConfigError, StoreError
+from resdepth.files import atomic_write_text
+from resdepth.results import run_or_load
+from resdepth.store import Store
+
+
+def cfg(**changes):
+    base = dict(experiment="s", model="tower", model_args=dict(depth=2, width=8), dataset="sample",
+                steps=4, batch_size=64, eval_every=2)
+    base.update(changes)
+    return RunConfig(**base)
+
+
+@pytest.fixture
+def stored():
+    store, c = Store(), cfg()
+    run_or_load(c, store, progress=False)
+    return store, c, store.result_path(c)
+
+
+def rewrite(path, change):
+    record = json.loads(path.read_text())
+    change(record)
+    path.write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["config"].update(lr=0.5), "hashes to"),  # a hand-edited config, key kept
+    (lambda r: r["config"]["model_args"].update(depth=100), "hashes to"),
+    (lambda r: r.pop("status"), "lacks field"),
+    (lambda r: r.update(status="great"), "status"),
+    (lambda r: r.update(final=None), "final metrics"),
+    (lambda r: r.update(steps_done=5000, total_steps=5000), "final metrics"),  # a "finished" run from step 4
+    (lambda r: r["config"].update(model="vgg"), "invalid config"),
+])
+def test_an_edited_record_is_refused_with_one_line_naming_the_file(stored, change, message):
+    store, c, path = stored
+    rewrite(path, change)
+    with pytest.raises(StoreError, match=message) as err:
+        store.load(c)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_record_renamed_to_another_key_is_refused(stored):
+    store, c, path = stored
+    other = cfg(seed=7)
+    path.rename(store.result_path(other))
+    with pytest.raises(StoreError, match="hashes to"):
+        store.load(other)
+
+
+def test_every_committed_result_rehashes_to_its_file_name(monkeypatch):
+    monkeypatch.delenv("RESDEPTH_RESULTS")
+    records = Store(profile="book").records()
+    assert len(records) > 100  # the book's store: each was re-hashed and checked on read
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", ".hidden", "x" * 101, "sp ace", "semi;colon"])
+def test_experiment_names_cannot_leave_the_store(name):
+    with pytest.raises(ConfigError, match="experiment name"):
+        cfg(experiment=name)
+
+
+def test_start_from_must_name_a_stored_run_safely():
+    with pytest.raises(ConfigError, match="start_from"):
+        RunConfig(model="repvgg_a0", epochs=1, linearize="layer", start_from="../../etc/passwd")
+
+
+def test_checkpoints_live_under_the_store_root_and_records_skip_them(stored):
+    store, c, _ = stored
+    assert store.checkpoint_path(c).is_relative_to(store.root)
+    store.checkpoint_path(c).parent.mkdir(parents=True)
+    store.checkpoint_path(c).write_bytes(b"x")
+    assert [r["key"] for r in store.records()] == [c.key]
+
+
+def test_temporaries_of_dead_writers_are_swept_at_open_and_live_ones_kept(tmp_path):
+    root = tmp_path / "r"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_tmp = root / "s" / f".abc.json.tmp-{int(dead.stdout)}"
+    live_tmp = root / "s" / f".def.json.tmp-{os.getpid()}"
+    dead_tmp.parent.mkdir(parents=True)
+    dead_tmp.write_text("half")
+    live_tmp.write_text("being written")
+    Store(root)
+    assert not dead_tmp.exists() and live_tmp.exists()
+
+
+def test_save_refuses_a_record_of_another_run(stored):
+    store, c, path = stored
+    record = json.loads(path.read_text())
+    with pytest.raises(StoreError):
+        store.save(cfg(seed=3), record)
+
+
+def test_atomic_write_leaves_no_temporary(tmp_path):
+    atomic_write_text(tmp_path / "f.txt", "hello")
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
