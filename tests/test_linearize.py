@@ -171,3 +171,20 @@ def test_post_training_optimizer_gives_slopes_their_own_rate_and_no_decay():
     assert (weights["lr"], weights["weight_decay"]) == (1e-4, 5e-4)
     assert (slopes["lr"], slopes["weight_decay"]) == (0.01, 0.0)
     assert {id(p) for p in slopes["params"]} == {id(m.alpha) for m in prelus(model)}
+
+
+@pytest.mark.parametrize("slopes", [1, 6])
+def test_prelu_forward_equals_the_masked_definition_in_values_and_gradients(slopes):
+    torch.manual_seed(0)
+    prelu = LinearizablePReLU(slopes)
+    prelu.alpha.data.uniform_(-0.5, 1.5)
+    x = torch.randn(4, 6, 5, 5, requires_grad=True)
+    upstream = torch.randn(4, 6, 5, 5)
+    prelu(x).backward(upstream)
+    got = (prelu(x).detach(), x.grad.clone(), prelu.alpha.grad.clone())
+    x.grad, prelu.alpha.grad = None, None
+    alpha = prelu.alpha.view(1, -1, 1, 1) if slopes > 1 else prelu.alpha
+    expected_out = torch.where(x >= 0, x, alpha * x)  # phi_alpha of the paper, Section 3
+    expected_out.backward(upstream)
+    assert torch.equal(got[0], expected_out.detach())
+    assert torch.allclose(got[1], x.grad) and torch.allclose(got[2], prelu.alpha.grad, atol=1e-6)
