@@ -7,13 +7,14 @@
 # Both create .venv and install requirements.txt and the package on first use.
 #   make browser-test   the browser test alone, on the _build/html that `make book` left
 #   make benchmark      the benchmark suite (benchmarks/run.py): tables, and CSV in benchmarks/results/
+#   make report         rewrites the reproduction report's table from the experiment modules' CLAIMS
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: book test browser-test benchmark notebooks clean
+.PHONY: book test browser-test benchmark notebooks report clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,9 @@ browser-test: $(VENV)/.installed
 
 benchmark: $(VENV)/.installed
 	cd benchmarks && ../$(BIN)/python run.py
+
+report: $(VENV)/.installed
+	$(BIN)/python -m resdepth report --write book/reproduction_report.md
 
 clean:
 	rm -rf _build notebooks/*.ipynb book/*.ipynb data/smoke-results data/checkpoints/smoke-results

@@ -16,7 +16,8 @@
 #
 # This page is generated from the results store each time the book is built: every table below is
 # computed from the JSON files in `data/results/<experiment>/` (one per training run, named by the
-# hash of its configuration) and from the budgets in `src/resdepth/profiles.py`. Nothing on it is
+# hash of its configuration) and from the budgets of the experiment modules in
+# `src/resdepth/experiments/`. Nothing on it is
 # typed by hand, so it cannot fall out of step with the runs the chapters show.
 #
 # ## Data and preprocessing
@@ -43,8 +44,10 @@
 # - **ResNet-56 and its plain twin** {cite:p}`he2016deep`, and **RepVGG-A0/A1/A2**
 #   {cite:p}`ding2021repvgg`, for Part II {cite:p}`mehmeti2025deeper`.
 #
-# All runs use SGD with momentum 0.9 and the cross-entropy loss; the learning rate, schedule,
-# batch size and length of each run are in the budgets and the run list below.
+# Training runs use SGD with momentum 0.9 and the cross-entropy loss. Post-training linearization
+# (Part II) uses AdamW instead, with the slopes at their own learning rate and the L0.5 penalty
+# added to the loss: the fused, BatchNorm-free RepVGG diverges under SGD at lr 0.01. The learning
+# rate, schedule, batch size and length of each run are in the budgets and the run list below.
 
 # %% tags=["remove-input"]
 import importlib.metadata
@@ -56,15 +59,15 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from resdepth.paths import results_dir
-from resdepth.profiles import BUDGETS
-from resdepth.results import compute_used, git_commit, read_result
+from resdepth.experiments import EXPERIMENTS
+from resdepth.jobs import git_commit
+from resdepth.results import compute_used
+from resdepth.store import Store
 
 pd.set_option("display.max_rows", 500)
 pd.set_option("display.max_colwidth", 80)
 
-store = results_dir("book")
-records = [(path, read_result(path)) for path in sorted(store.glob("*/*.json"))]
+records = Store(profile="book").records()  # every results file, each re-hashed and checked on read
 
 
 def describe_model(config):
@@ -78,7 +81,7 @@ def describe_model(config):
 
 runs = pd.DataFrame([
     {
-        "experiment": path.parent.name,
+        "experiment": r["config"]["experiment"],
         "run": r["key"],
         "model": describe_model(r["config"]),
         "dataset": r["config"]["dataset"],
@@ -95,9 +98,9 @@ runs = pd.DataFrame([
         "commit": (r["provenance"].get("git_commit") or "unknown")[:8],
         "date": r["provenance"]["date"][:10],
     }
-    for path, r in records
+    for r in records
 ])
-all_records = [r for _, r in records]
+all_records = records
 display(Markdown(f"The store `data/results/` holds **{len(runs)} runs** in **{runs['experiment'].nunique()} "
                  f"experiments**: {compute_used(all_records)}."))
 glue("methods_runs", len(runs), display=False)
@@ -158,7 +161,8 @@ glue("tab-methods-provenance", pd.DataFrame({
 # cell): `smoke` exercises the code in seconds on the sample and its numbers are never results;
 # `book` is what this book shows; `paper` is the paper's own setting. A value passed to the
 # notebook (with `papermill -p`) overrides the profile's. One table per notebook, from
-# {numref}`tab-methods-budget-training-basics` to {numref}`tab-methods-budget-paths-across-papers`.
+# {numref}`tab-methods-budget-training-basics` to {numref}`tab-methods-budget-paths-across-papers`, in
+# the order of the chapters.
 
 # %% tags=["remove-input"]
 def show(value):
@@ -174,13 +178,9 @@ def show(value):
     return "—" if value is None else str(value)
 
 
-# The notebooks whose budget tables are pasted below, in this order; a notebook added to BUDGETS
-# must get its table below too.
-shown = ["training_basics", "table1_depth_scaling", "expansion_theorem", "combinatorial_explosion",
-         "geometric_complexity", "lambda_sweep", "linearization_napl", "resnet56_ablation", "function_space",
-         "paths_across_papers"]
-assert list(BUDGETS) == shown, f"book/methods.py pastes the budgets of {shown}, but BUDGETS has {list(BUDGETS)}"
-for notebook, profiles in BUDGETS.items():
+# Every experiment module's budget table is pasted below (a test checks that each has its block).
+for notebook, module in EXPERIMENTS.items():
+    profiles = module.BUDGETS
     table = pd.DataFrame({profile: {k: show(v) for k, v in settings.items()} for profile, settings in profiles.items()})
     table.index.name = "setting"
     glue(f"tab-methods-budget-{notebook.replace('_', '-')}", table, display=False)
@@ -192,14 +192,6 @@ for notebook, profiles in BUDGETS.items():
 # :name: "tab-methods-budget-training-basics"
 #
 # The settings of `training_basics` in each profile.
-# ```
-#
-# ### `table1_depth_scaling`
-#
-# ```{glue:figure} tab-methods-budget-table1-depth-scaling
-# :name: "tab-methods-budget-table1-depth-scaling"
-#
-# The settings of `table1_depth_scaling` in each profile.
 # ```
 #
 # ### `expansion_theorem`
@@ -218,12 +210,12 @@ for notebook, profiles in BUDGETS.items():
 # The settings of `combinatorial_explosion` in each profile.
 # ```
 #
-# ### `geometric_complexity`
+# ### `table1_depth_scaling`
 #
-# ```{glue:figure} tab-methods-budget-geometric-complexity
-# :name: "tab-methods-budget-geometric-complexity"
+# ```{glue:figure} tab-methods-budget-table1-depth-scaling
+# :name: "tab-methods-budget-table1-depth-scaling"
 #
-# The settings of `geometric_complexity` in each profile.
+# The settings of `table1_depth_scaling` in each profile.
 # ```
 #
 # ### `lambda_sweep`
@@ -232,6 +224,14 @@ for notebook, profiles in BUDGETS.items():
 # :name: "tab-methods-budget-lambda-sweep"
 #
 # The settings of `lambda_sweep` in each profile.
+# ```
+#
+# ### `geometric_complexity`
+#
+# ```{glue:figure} tab-methods-budget-geometric-complexity
+# :name: "tab-methods-budget-geometric-complexity"
+#
+# The settings of `geometric_complexity` in each profile.
 # ```
 #
 # ### `linearization_napl`
@@ -248,6 +248,14 @@ for notebook, profiles in BUDGETS.items():
 # :name: "tab-methods-budget-resnet56-ablation"
 #
 # The settings of `resnet56_ablation` in each profile.
+# ```
+#
+# ### `path_lengths`
+#
+# ```{glue:figure} tab-methods-budget-path-lengths
+# :name: "tab-methods-budget-path-lengths"
+#
+# The settings of `path_lengths` in each profile.
 # ```
 #
 # ### `function_space`

@@ -32,9 +32,10 @@
 # path from input to output. The paper's claim: at matched NAPL, channel-wise (variable depth)
 # beats layer-wise (fixed depth), and the gap grows as NAPL falls.
 #
-# Everything below is computed by `resdepth.linearize` (PReLU swap, penalty, freeze rule,
-# `post_train`), `resdepth.pathlength` (NAPL) and `resdepth.merge`, through the same training
-# loop and results store as every other chapter.
+# Everything below is computed by `resdepth.linearize` (PReLU swap, penalty, freeze rule),
+# `resdepth.posttraining`, `resdepth.pathlength` (NAPL) and `resdepth.merge`, through the same
+# training loop and results store as every other chapter; the runs, tables and rules of this
+# chapter are in `resdepth.experiments.linearization_napl`.
 
 # %% tags=["parameters"]
 import os
@@ -49,28 +50,16 @@ post_epochs = None
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
-import seaborn as sns
-import torch
-from myst_nb import glue
 
-from resdepth import profiles
-from resdepth.analysis import gap_table, gap_verdict, linearization_runs, matched_napl_gaps
-from resdepth.grids import linearization_budget, linearization_budget_short, run_linearization_study
-from resdepth.linearize import linearized_architecture
-from resdepth.pathlength import napl
-from resdepth.plots import accuracy_vs_napl
-from resdepth.results import compute_used
+from resdepth.book import setup, show, show_verdicts
+from resdepth.experiments import linearization_napl
 
-settings = profiles.resolve("linearization_napl", profile, dataset=dataset, start_model=start_model, omegas=omegas,
-                            seeds=seeds, epochs=epochs, post_epochs=post_epochs)
-sns.set_theme(context="notebook", style="whitegrid")
-if profile == "smoke":
-    print("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. They are not results.")
+settings, store = setup(linearization_napl.NAME, profile, dataset=dataset, start_model=start_model, omegas=omegas,
+                        seeds=seeds, epochs=epochs, post_epochs=post_epochs)
+results = linearization_napl.run(settings, store)
 
-start_cfg, start, records = run_linearization_study(settings, "linearization_napl", profile)
-runs = linearization_runs(records)
-print(linearization_budget(settings, start, records))
+# %% tags=["hide-input"]
+print(results.budget_long)
 
 # %% [markdown]
 # ## Accuracy against NAPL
@@ -81,14 +70,13 @@ print(linearization_budget(settings, start, records))
 # every ReLU: its NAPL is the number of ReLU layers. The dashed line is its test accuracy
 # ({numref}`fig-linearization-napl`).
 
-# %% tags=["hide-input"]
-full_napl = napl(linearized_architecture(records[0]))  # every unit nonlinear: the start network
+# %% tags=["hide-input", "remove-output"]
 fig, ax = plt.subplots(figsize=(8, 4.5))
-accuracy_vs_napl(ax, runs, start["final"]["test_acc"], full_napl,
-                 f"{settings['start_model']} on {settings['dataset']}: linearized after training")
+title = f"{settings['start_model']} on {settings['dataset']}: linearized after training"
+linearization_napl.plot_accuracy_vs_napl(ax, results.runs, results.start["final"]["test_acc"], results.start_napl,
+                                         title)
 plt.tight_layout()
-glue("fig-linearization-napl", fig, display=False)
-plt.close(fig)
+show("fig-linearization-napl", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-linearization-napl
@@ -104,21 +92,23 @@ plt.close(fig)
 #
 # Layer-wise runs land on integer NAPLs. At each one, the channel-wise accuracy of the same seed is
 # interpolated linearly between the two channel-wise runs around it; layer-wise NAPLs outside the
-# channel-wise range are left out. The gap is channel-wise minus layer-wise, in percentage points,
-# mean ± standard error over seeds; "outside spread" means |gap| > 2 s.e.
-# ({numref}`tab-linearization-gaps`).
+# channel-wise range are left out. One ω can land on different NAPLs for different seeds: "4–5"
+# means that one seed's net has NAPL 4 and the other's 5. The gap is channel-wise minus layer-wise,
+# in percentage points, mean ± standard error over seeds; since both nets of a seed come from the
+# same start network and post-training seed, the gaps are paired, and each row gives the 95%
+# interval and p-value of a paired t-test over seeds. With two seeds that test has one degree of
+# freedom, so its intervals are wide ({numref}`tab-linearization-gaps`).
 
-# %% tags=["hide-input"]
-gaps = matched_napl_gaps(runs)
-glue("tab-linearization-gaps", gap_table(gaps), display=False)
+# %% tags=["hide-input", "remove-output"]
+show("tab-linearization-gaps", linearization_napl.gap_table(results.gaps))
 
 # %% [markdown]
 # ```{glue:figure} tab-linearization-gaps
 # :name: "tab-linearization-gaps"
 #
-# Channel-wise against layer-wise linearization at each matched NAPL: test accuracy of each (%,
-# mean ± standard error over seeds), the gap in points, the number of seeds, and whether the gap lies
-# outside twice its standard error.
+# Channel-wise against layer-wise linearization at each matched NAPL (the layer-wise ω that gave
+# it): test accuracy of each (%, mean ± standard error over seeds), the gap in points, its 95%
+# interval and p-value from a paired t-test over seeds, and the number of seeds.
 # ```
 
 # %% [markdown]
@@ -127,40 +117,13 @@ glue("tab-linearization-gaps", gap_table(gaps), display=False)
 # A layer-wise-linearized net *is* a shallower plain net: each run of convolutions with no
 # nonlinearity between them is one affine map. `merge_linear_layers` fuses each run into one
 # convolution with a larger kernel. Here the start network's weights get the frozen pattern of the
-# layer-wise run with the lowest NAPL (seed 0), and the merged net is compared with the unmerged
-# one on real test images ({numref}`tab-linearization-merged`). With zero padding the fusion is
-# exact only where no intermediate padding is read; the rim differs, and on 32×32 inputs the last
-# stages are all rim.
+# layer-wise run with the lowest NAPL (first post-training seed), and the merged net is compared
+# with the unmerged one on real test images ({numref}`tab-linearization-merged`). With zero padding
+# the fusion is exact only where no intermediate padding is read; the rim differs, and on 32×32
+# inputs the last stages are all rim.
 
-# %% tags=["hide-input"]
-from resdepth.data import sample_test_batch
-from resdepth.linearize import linearizable, prelus
-from resdepth.merge import merge_linear_layers, parameter_count, weight_layers
-from resdepth.models import build_model
-from resdepth.results import load_stored_weights
-
-layer_runs = [r for r in records if r["config"]["linearize"] == "layer" and r["status"] == "ok"
-              and r["config"]["seed"] == settings["seeds"][0]]
-shallowest = min(layer_runs, key=lambda r: r["linearization"]["napl"])
-info = shallowest["linearization"]
-x, _ = sample_test_batch(64)
-net = build_model(start_cfg.model, info["in_channels"], info["num_classes"], **start_cfg.model_kwargs).eval()
-net = linearizable(net, x[:2], "layer", load_stored_weights(f"{start_cfg.experiment}/{start_cfg.key}", profile=profile))
-for (name, act) in [(n, m) for n, m in net.named_modules() if m in prelus(net)]:
-    if info["nonlinear_fractions"][name] == 0.0:
-        act.alpha.data.fill_(1.0)
-merged = merge_linear_layers(net)
-with torch.no_grad():
-    full_error = ((merged(x) - net(x)).norm() / net(x).norm()).item()
-glue("tab-linearization-merged", pd.DataFrame({
-    "net": ["layer-wise linearized (unmerged)", "merged"],
-    "NAPL": [info["napl"], info["napl"]],
-    "weight layers": [weight_layers(net), weight_layers(merged)],
-    "parameters": [parameter_count(net) - sum(a.alpha.numel() for a in prelus(net)), parameter_count(merged)
-                   - sum(a.alpha.numel() for a in prelus(merged))],
-    "largest kernel": [max(m.kernel_size[0] for m in net.modules() if isinstance(m, torch.nn.Conv2d)),
-                       max(m.kernel_size[0] for m in merged.modules() if isinstance(m, torch.nn.Conv2d))],
-}), display=False)
+# %% tags=["hide-input", "remove-output"]
+show("tab-linearization-merged", results.merged.table)
 
 # %% [markdown]
 # ```{glue:figure} tab-linearization-merged
@@ -172,20 +135,45 @@ glue("tab-linearization-merged", pd.DataFrame({
 # ```
 
 # %% tags=["hide-input"]
-print(f"Relative difference of the logits, merged against unmerged, on {len(x)} real test images: {full_error:.2e} "
-      f"(the zero-padding rim; the interior is exact to float precision, tests/test_merge.py).")
+print(f"Relative difference of the logits, merged against unmerged, on {results.merged.images} real test images: "
+      f"{results.merged.relative_error:.2e} (the zero-padding rim; the interior is exact to float precision, "
+      f"tests/test_merge.py).")
 
 # %% [markdown]
 # ## Verdict
 
-# %% tags=["hide-input"]
-lines, gap_text, verdict = gap_verdict(gaps)
-print("\n".join(lines))
-print(f"Verdict at this budget: {verdict}. Budget: {settings['start_model']} {settings['start_args']}, "
-      f"{settings['dataset']}, {settings['epochs']} + {settings['post_epochs']} epoch(s), seeds {settings['seeds']}, "
-      f"{compute_used([start, *records])}.")
-print("Paper (RepVGG-A2): CIFAR-100, channel-wise higher at NAPL 3-5 with non-overlapping error bars; "
-      "ImageNet, higher below NAPL 12, the gap growing as NAPL falls.")
-glue("lin_gap_low_napl", gap_text, display=False)
-glue("lin_verdict", verdict, display=False)
-glue("lin_budget", linearization_budget_short(settings, start, records), display=False)
+# %% tags=["hide-input", "remove-output"]
+show_verdicts(linearization_napl.verdicts(results, settings), "tab-linearization-verdicts")
+
+# %% [markdown]
+# ```{glue:figure} tab-linearization-verdicts
+# :name: "tab-linearization-verdicts"
+#
+# The chapter's claims: the paper's statement, our numbers, the verdict, the rule and the statistic
+# that decided it.
+# ```
+#
+# The rules, in words:
+#
+# - **Channel-wise beats layer-wise at matched NAPL.** For each post-training seed, the gaps
+#   (channel-wise minus layer-wise accuracy) at that seed's matched NAPLs between 2 and 6 are
+#   averaged; a paired t-test over seeds of that mean, two-sided at the 5% level, decides:
+#   positive and p < 0.05 is reproduced, negative and p < 0.05 is not reproduced, anything else
+#   (and a single seed, where no test is possible) is inconclusive. The paper's evidence is error
+#   bars that do not overlap at NAPL 3 to 5 on CIFAR-100; the range is widened to 2 to 6 because our
+#   layer-wise NAPLs are integers that differ between seeds. The gap at every matched NAPL, zero and
+#   negative ones included, is tested the same way and reported in the statistic, but one test
+#   decides. Our budget reaches neither the paper's data (CIFAR-100, ImageNet) nor its net
+#   (RepVGG-A2 at full width) nor its 60 post-training epochs, and uses one start network, so this
+#   claim is at most partly reproduced here.
+# - **The gap grows as NAPL falls.** Spearman's rank correlation between the mean NAPL and the mean
+#   gap over every matched layer-wise ω, with its exact permutation p-value: negative with p < 0.05
+#   is reproduced, positive with p < 0.05 not reproduced, otherwise inconclusive. Every matched
+#   NAPL enters, the nearly linear nets below NAPL 2 included. The paper's comparison across
+#   datasets (ImageNet > CIFAR-100 > CIFAR-10) needs data this book does not train on.
+#
+# These rules were rewritten on 2026-11-25 (after the runs they judge were stored), replacing
+# "the gaps at NAPL 3 to 5 (or the lowest matched NAPL of at least 2), each |gap| > 2 standard
+# errors over two seeds, and a negative Pearson correlation of the gap with NAPL over matched
+# NAPLs of at least 2", a rule chosen after the first seed's results were in; see the
+# {doc}`reproduction report </book/reproduction_report>`.

@@ -42,21 +42,14 @@ lr = None
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
 import seaborn as sns
-from myst_nb import glue
 
-from resdepth import profiles
-from resdepth.config import RunConfig
-from resdepth.data import load_dataset
-from resdepth.results import history_frame, sweep
+from resdepth.book import setup, show
+from resdepth.experiments import training_basics
 
-settings = profiles.resolve("training_basics", profile, dataset=dataset, depth=depth, width=width,
-                            epochs=epochs, seeds=seeds, lr=lr)
-sns.set_theme(context="notebook", style="whitegrid")
-if profile == "smoke":
-    print("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. "
-          "They are not results.")
+settings, store = setup(training_basics.NAME, profile, dataset=dataset, depth=depth, width=width, epochs=epochs,
+                        seeds=seeds, lr=lr)
+results = training_basics.run(settings, store)
 
 # %% [markdown]
 # ## The data
@@ -65,17 +58,14 @@ if profile == "smoke":
 # 32×32 exactly as the training data is ({numref}`fig-basics-samples`). Training itself uses the
 # full dataset named in the budget below.
 
-# %% tags=["hide-input"]
-sample = load_dataset("sample")
-classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+# %% tags=["hide-input", "remove-output"]
 fig, axes = plt.subplots(2, 8, figsize=(10, 3))
-for ax, i in zip(axes.flat, range(0, 1600, 100)):
-    ax.imshow(sample.train_x[i, 0], cmap="gray_r")
-    ax.set_title(classes[sample.train_y[i]], fontsize=8)
+for ax, (image, name) in zip(axes.flat, training_basics.sample_images(16)):
+    ax.imshow(image, cmap="gray_r")
+    ax.set_title(name, fontsize=8)
     ax.axis("off")
 plt.tight_layout()
-glue("fig-basics-samples", fig, display=False)
-plt.close(fig)
+show("fig-basics-samples", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-basics-samples
@@ -88,34 +78,15 @@ plt.close(fig)
 # %% [markdown]
 # ## The runs
 #
-# One configuration per seed. `sweep` loads each stored run, or trains and stores it;
-# {numref}`tab-basics-runs` lists where and when each was trained.
+# One configuration per seed (`resdepth.experiments.training_basics.configs`). `run` loads each
+# stored run, or trains and stores it; {numref}`tab-basics-runs` lists where and when each was
+# trained.
 
-# %%
-configs = [
-    RunConfig(
-        experiment="training_basics",
-        model="tower",
-        model_args=dict(depth=settings["depth"], width=settings["width"], lam="1/sqrt(n)", batchnorm=False),
-        dataset=settings["dataset"],
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        lr=settings["lr"],
-        momentum=0.9,
-        seed=seed,
-    )
-    for seed in settings["seeds"]
-]
-records = sweep(configs, profile=profile)
-history = history_frame(records)
+# %% tags=["hide-input"]
+print(results["budget_text"])
 
-prov = pd.DataFrame([{**r["provenance"], "seed": r["config"]["seed"], "status": r["status"]} for r in records])
-prov["commit"] = prov["git_commit"].str[:8]
-print(f"Budget: dataset {settings['dataset']}, {settings['epochs']} epochs, {len(records)} seed(s),\n"
-      f"        tower depth n={settings['depth']}, width {settings['width']}, batch {settings['batch_size']}, "
-      f"lr {settings['lr']} (constant),\n"
-      f"        device {', '.join(sorted(set(prov['device'])))}, {prov['wall_time_s'].sum() / 60:.1f} min of training in all.")
-glue("tab-basics-runs", prov[["seed", "status", "device", "wall_time_s", "date", "commit", "profile"]], display=False)
+# %% tags=["hide-input", "remove-output"]
+show("tab-basics-runs", results["provenance"])
 
 # %% [markdown]
 # ```{glue:figure} tab-basics-runs
@@ -132,7 +103,8 @@ glue("tab-basics-runs", prov[["seed", "status", "device", "wall_time_s", "date",
 # augmentation) and the test accuracy after each epoch; the line is the mean over seeds and the band
 # its 95% interval.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "remove-output"]
+history = results["history"]
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
 sns.lineplot(data=history, x="epoch", y="train_loss", errorbar=("ci", 95), marker="o", ax=ax_loss)
 sns.lineplot(data=history, x="epoch", y="test_loss", errorbar=("ci", 95), marker="o", ax=ax_loss)
@@ -141,8 +113,7 @@ ax_loss.set(ylabel="cross-entropy", title="Loss")
 sns.lineplot(data=history, x="epoch", y="test_acc", errorbar=("ci", 95), marker="o", ax=ax_acc)
 ax_acc.set(ylabel="test accuracy", title=f"Tower n={settings['depth']}, λ=1/√n, {settings['dataset']}")
 plt.tight_layout()
-glue("fig-basics-curves", fig, display=False)
-plt.close(fig)
+show("fig-basics-curves", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-basics-curves
@@ -159,17 +130,11 @@ plt.close(fig)
 # {numref}`tab-basics-summary` gives each seed's final and best test accuracy and its training
 # throughput.
 
-# %%
-summary = pd.DataFrame(
-    [{"seed": r["config"]["seed"], "status": r["status"],
-      "final test acc": r["final"]["test_acc"] if r["final"] else float("nan"),
-      "best test acc": r["best"]["test_acc"] if r["best"] else float("nan"),
-      "images/s": pd.Series([h["images_per_s"] for h in r["history"]]).median()} for r in records]
-)
-mean, sem = summary["final test acc"].mean(), summary["final test acc"].sem()
-spread = f" ± {sem:.4f} (standard error over {len(summary)} seeds)" if len(summary) > 1 else " (one seed)"
-print(f"Final test accuracy: {mean:.4f}{spread}.")
-glue("tab-basics-summary", summary.round(4), display=False)
+# %% tags=["hide-input"]
+print(results["final_text"])
+
+# %% tags=["hide-input", "remove-output"]
+show("tab-basics-summary", results["summary"].round(4))
 
 # %% [markdown]
 # ```{glue:figure} tab-basics-summary
@@ -178,3 +143,6 @@ glue("tab-basics-summary", summary.round(4), display=False)
 # Per seed: the status of the run, the test accuracy after the last epoch and the best over epochs,
 # and the median training throughput in images per second.
 # ```
+#
+# This chapter judges no claim of the papers: it shows the machinery (configurations, the results
+# store, provenance) that the later chapters use to judge theirs.

@@ -31,6 +31,8 @@ def test_cli_bad_input_is_one_line_with_the_fix():
         (("--dataset", "svhn"), "unknown dataset 'svhn'; choose one of"),
         (("--depth", "0"), "depth must be an integer >= 1"),
         (("--depth", "4", "--lam", "big"), "lam must be a number >= 0"),
+        (("--model", "vgg16"), "unknown model 'vgg16'"),
+        (("--model", "repvgg_a0", "--depth", "3"), "model repvgg_a0 takes no --depth"),
     ]:
         out = run_cli("train", *args)
         assert out.returncode == 2
@@ -43,21 +45,22 @@ def test_cli_missing_data_is_one_line(tmp_path):
 
 
 def test_cli_sweep_runs_a_grid_on_workers_then_skips_it(isolated_store):
-    out = run_cli("sweep", "table1", "--profile", "smoke", "--executor", "processes", "--workers", "2")
+    out = run_cli("sweep", "table1_depth_scaling", "--profile", "smoke", "--executor", "processes", "--workers", "2")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().startswith("table1 (smoke): 8 runs stored")  # 2 depths x 4 rows x 1 lr x 1 seed
+    assert out.stdout.strip().startswith("table1_depth_scaling (smoke): 8 runs stored")  # 2 depths x 4 rows x 1 lr x 1 seed
     files = sorted((isolated_store / "table1_depth_scaling").glob("*.json"))
     assert len(files) == 8 and all(json.loads(f.read_text())["provenance"]["executor"] == "processes" for f in files)
     before = [f.read_bytes() for f in files]
-    again = run_cli("sweep", "table1", "--profile", "smoke", "--executor", "processes")
+    again = run_cli("sweep", "table1_depth_scaling", "--profile", "smoke", "--executor", "processes")
     assert again.returncode == 0 and again.stdout == out.stdout
     assert [f.read_bytes() for f in files] == before  # nothing re-run or rewritten
 
 
 def test_cli_sweep_bad_input_is_one_line():
-    for args, expected in [(("tabel1",), "unknown grid 'tabel1'; choose one of table1"),
-                           (("table1", "--executor", "slurm"), "unknown executor 'slurm'"),
-                           (("table1", "--profile", "huge"), "unknown profile 'huge'")]:
+    for args, expected in [(("table1",), "unknown experiment 'table1' to sweep; the chapters that train are: "),
+                           (("expansion_theorem",), "unknown experiment 'expansion_theorem' to sweep"),
+                           (("table1_depth_scaling", "--executor", "slurm"), "unknown executor 'slurm'"),
+                           (("table1_depth_scaling", "--profile", "huge"), "unknown profile 'huge'")]:
         out = run_cli("sweep", *args)
         assert out.returncode == 2 and out.stderr.strip().count("\n") == 0, out.stderr
         assert out.stderr.startswith("error: " + expected), out.stderr

@@ -6,7 +6,7 @@ import torch
 from resdepth import data as data_module
 from resdepth.data import DeviceLoader, load_dataset, random_crop_flip
 from resdepth.errors import ConfigError, DataNotFoundError
-from resdepth.paths import project_data_dir
+from resdepth.files import project_data_dir
 
 
 def test_sample_is_real_balanced_fashion_mnist(sample):

@@ -1,42 +1,104 @@
+"""The experiment registry: every chapter has a module, budgets resolve with checked overrides, and
+every book-profile grid is exactly the set of runs stored in data/results (no orphaned hashes)."""
+
 import pytest
 
-from resdepth import profiles
 from resdepth.errors import ConfigError
+from resdepth.experiments import EXPERIMENTS, experiment, resolve, sweep_configs, trained_experiments
+from resdepth.store import Store
+
+NOTEBOOKS = ["training_basics", "expansion_theorem", "combinatorial_explosion", "table1_depth_scaling",
+             "lambda_sweep", "geometric_complexity", "linearization_napl", "resnet56_ablation", "path_lengths",
+             "function_space", "paths_across_papers"]
+
+
+def test_every_notebook_has_an_experiment_module_with_the_whole_interface():
+    from pathlib import Path
+
+    on_disk = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
+    assert sorted(EXPERIMENTS) == on_disk == sorted(NOTEBOOKS)
+    for name, module in EXPERIMENTS.items():
+        assert module.NAME == name and set(module.BUDGETS) == {"smoke", "book", "paper"}, name
+        assert callable(module.configs) and callable(module.run) and callable(module.verdicts), name
+        assert isinstance(module.CLAIMS, dict) and isinstance(module.TRAINS, bool), name
+    claims = [c for m in EXPERIMENTS.values() for c in m.CLAIMS]
+    assert len(claims) == len(set(claims)), "claim ids must be unique across chapters (they name glue keys)"
 
 
 def test_profile_fills_what_the_notebook_leaves_at_none():
-    settings = profiles.resolve("training_basics", "book", depth=None, width=48)
-    assert settings["width"] == 48 and settings["depth"] == profiles.BUDGETS["training_basics"]["book"]["depth"]
+    settings = resolve("training_basics", "book", depth=None, width=48)
+    assert settings["width"] == 48 and settings["depth"] == experiment("training_basics").BUDGETS["book"]["depth"]
     assert settings["profile"] == "book"
 
 
 def test_smoke_runs_on_the_committed_sample_and_book_on_the_real_dataset():
-    trained = {name: b for name, b in profiles.BUDGETS.items() if "dataset" in b["book"]}
-    assert {"training_basics", "table1_depth_scaling", "lambda_sweep"} <= set(trained)
-    for notebook, budgets in trained.items():
-        assert budgets["smoke"]["dataset"] == "sample", notebook
-        assert budgets["book"]["dataset"] == "fashion_mnist", notebook
+    for name in trained_experiments():
+        budgets = experiment(name).BUDGETS
+        assert budgets["smoke"]["dataset"] == "sample", name
+        assert budgets["book"]["dataset"] == "fashion_mnist", name
 
 
-def test_profile_errors():
-    with pytest.raises(ConfigError, match="unknown profile 'quick'"):
-        profiles.resolve("training_basics", "quick")
-    with pytest.raises(ConfigError, match="no setting"):
-        profiles.resolve("training_basics", "book", depht=3)
-    with pytest.raises(ConfigError, match="no budgets for notebook"):
-        profiles.resolve("nope", "book")
+@pytest.mark.parametrize("call, message", [
+    (lambda: resolve("training_basics", "quick"), "unknown profile 'quick'"),
+    (lambda: resolve("training_basics", "book", dept=3), "has no setting 'dept'; did you mean 'depth'"),
+    (lambda: resolve("training_basics", "book", seeds=1), "seeds must be a list"),
+    (lambda: resolve("training_basics", "book", depth="deep"), "depth must be a number"),
+    (lambda: resolve("nope", "book"), "unknown experiment 'nope'; choose one of training_basics"),
+])
+def test_bad_settings_are_one_line_that_names_the_fix(call, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        call()
+    assert "\n" not in str(err.value)
 
 
-def test_table1_grid_covers_rows_depths_lrs_and_seeds():
-    from resdepth.grids import TABLE1_ROWS, table1_configs
+@pytest.mark.parametrize("name", ["table1_depth_scaling", "lambda_sweep", "training_basics", "linearization_napl",
+                                  "resnet56_ablation"])
+def test_the_book_grid_is_exactly_what_is_stored(name, monkeypatch):
+    monkeypatch.delenv("RESDEPTH_RESULTS")
+    configs = sweep_configs(name, "book")
+    store = Store(profile="book")
+    missing = [c.key for c in configs if store.load(c) is None]
+    assert not missing, f"{name}: {len(missing)} book-profile runs are not stored (a hash changed?): {missing[:3]}"
 
-    paper = table1_configs(profiles.resolve("table1_depth_scaling", "paper"))
+
+def test_table1_paper_grid_covers_rows_depths_lrs_and_seeds():
+    paper = sweep_configs("table1_depth_scaling", "paper")
     assert len(paper) == 4 * 3 * 10 * 5 and len({c.key for c in paper}) == len(paper)
     assert {c.model_kwargs["width"] for c in paper if c.model_kwargs["depth"] == 1000} == {128}
     assert {c.model_kwargs["width"] for c in paper if c.model_kwargs["depth"] == 100} == {256}
     assert all(c.steps == 160_000 and c.batch_size == 64 and c.weight_decay == 0 and c.schedule == "constant"
                for c in paper)
-    rows = {(c.model_kwargs["lam"], c.model_kwargs["batchnorm"]) for c in paper}
-    assert rows == {(r["lam"], r["batchnorm"]) for r in TABLE1_ROWS.values()}
-    book = table1_configs(profiles.resolve("table1_depth_scaling", "book"))
+    book = sweep_configs("table1_depth_scaling", "book")
     assert [c.model_kwargs["depth"] for c in book] == sorted(c.model_kwargs["depth"] for c in book)
+
+
+def test_the_committed_report_lists_every_claim_of_every_chapter():
+    from pathlib import Path
+
+    from resdepth.book import report_markdown
+
+    table = report_markdown()
+    report = (Path(__file__).resolve().parents[1] / "book" / "reproduction_report.md").read_text()
+    assert table in report, "book/reproduction_report.md is stale: run `make report`"
+    for name, module in EXPERIMENTS.items():
+        for claim in module.CLAIMS:
+            assert f"/notebooks/{name}.py::{claim}_verdict" in table
+
+
+def test_every_chapter_with_claims_shows_its_verdicts():
+    from pathlib import Path
+
+    for name, module in EXPERIMENTS.items():
+        source = (Path(__file__).resolve().parents[1] / "notebooks" / f"{name}.py").read_text()
+        if module.CLAIMS:
+            assert "show_verdicts(" in source, f"notebooks/{name}.py glues no verdicts for the report"
+        for outcome in ("reproduced", "inconclusive", "not run"):
+            assert f'"{outcome}"' not in source and f"'{outcome}'" not in source, f"verdict logic in {name}"
+
+
+def test_the_methods_page_pastes_every_budget_table():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "book" / "methods.py").read_text()
+    for name in EXPERIMENTS:
+        assert f':name: "tab-methods-budget-{name.replace("_", "-")}"' in page, name

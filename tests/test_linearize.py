@@ -100,7 +100,7 @@ def test_frozen_slopes_stay_at_one_under_momentum():
 
 
 def tiny_start(**changes):
-    base = dict(experiment="lin_test", model="repvgg_a0", model_args=dict(width_scale=0.125), dataset="sample",
+    base = dict(experiment="lin_test", model="repvgg_a0", model_args=dict(width_scale=0.25), dataset="sample",
                 steps=4, batch_size=32, lr=0.05, train_images=256, eval_every=2)
     return RunConfig(**{**base, **changes})
 

@@ -80,3 +80,20 @@ def test_mean_se():
     assert mean_se([1.0, 3.0]) == (2.0, 1.0)
     mean, se = mean_se([2.0])
     assert mean == 2.0 and math.isnan(se)
+
+
+def test_rank_correlation_is_exact_for_small_n_and_matches_scipy_for_larger_n():
+    from scipy import stats
+
+    rho, p = rank_correlation([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+    assert rho == pytest.approx(-1.0) and p == pytest.approx(2 / 720)  # the two perfect orderings of 6! = 720
+    x, y = [1, 2, 3, 4, 5], [2, 1, 4, 3, 5]
+    exact = stats.permutation_test((np.array(y, float),), lambda a: stats.spearmanr(x, a).statistic,
+                                   permutation_type="pairings", n_resamples=math.inf).pvalue
+    assert rank_correlation(x, y) == pytest.approx((stats.spearmanr(x, y).statistic, exact))
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=30), rng.normal(size=30)
+    rho, p = rank_correlation(x, y, draws=20_000)
+    assert rho == pytest.approx(stats.spearmanr(x, y).statistic) and p == pytest.approx(stats.spearmanr(x, y).pvalue,
+                                                                                       abs=0.02)
+    assert all(math.isnan(v) for v in rank_correlation([1, 2], [3, 4]))

@@ -1,16 +1,19 @@
 """resdepth: models, training, linearization and expansion code behind the resdepth book.
 
-Modules, one responsibility each:
-- ``data``: datasets as uint8 tensor caches, GPU-resident batches with on-device augmentation;
-- ``models``: the residual tower of Dherin & Munn, CIFAR ResNet-56/plain-56, RepVGG-A0/A1/A2;
+Modules, one responsibility each (lower layers first; ``tests/test_imports.py`` keeps them acyclic):
+- ``errors``: the one-line errors for bad input; ``files``: where files live, atomic writes;
+- ``data``: datasets as uint8 tensor caches, device-resident batches with on-device augmentation;
+- ``models``: the model registry (the tower of Dherin & Munn, CIFAR ResNets, RepVGG);
 - ``config``: ``RunConfig``, a frozen run description whose hash names its results file;
-- ``train``: the one training loop;
-- ``results``: the results store (``run_or_load``, ``sweep``);
-- ``profiles``: the smoke / book / paper budgets of each notebook;
-- ``grids``: the run grids of the paper chapters (Table 1, the lambda sweep);
-- ``expansion``: Theorem 3.1 terms, output growth, geometric complexity, the Appendix C check;
-- ``linearize``: PReLU swap, the L0.5 penalty and the freeze rule of post-training linearization;
-- ``analysis``: aggregations into the papers' tables (best over lr of mean ± s.e.).
+- ``store``: ``Store``, the results of one profile, checked on every read;
+- ``train``: the one training loop and its ``Extension`` hooks;
+- ``linearize``, ``posttraining``, ``pathlength``, ``merge``: post-training linearization, NAPL,
+  merging linear layers (*ResNets Are Deeper Than You Think*);
+- ``expansion``, ``function_space``: Theorem 3.1 terms, geometric complexity, Proposition 1;
+- ``jobs``, ``executors``, ``results``: one run as a unit of work, where it runs, run-or-load;
+- ``verdict``: the ``Verdict`` record and the statistics that decide it;
+- ``experiments``: one module per chapter (budgets, runs, analysis, verdict rules);
+- ``book``: what every notebook repeats (setup, show-and-glue, verdicts, the report's table).
 """
 
 __version__ = "0.1.0"

@@ -1,19 +1,24 @@
 """Command line.
 
     python -m resdepth train --model tower --depth 16 --lam '1/sqrt(n)' --epochs 1
-    python -m resdepth sweep table1 --profile paper --executor ray --address auto
+    python -m resdepth sweep table1_depth_scaling --profile paper --executor ray --address auto
 
 ``train`` trains one run through the results store (a finished run is loaded, not re-run), shows
-a progress bar, and prints the final test accuracy. ``sweep`` runs a chapter's whole grid, in the
-profile given, on an executor (``resdepth.executors``); re-running it skips finished runs and
-resumes interrupted ones. Bad input exits with status 2 and a one-line error.
+a progress bar, and prints the final test accuracy. ``sweep`` runs a chapter's whole grid (the
+chapter's notebook name; ``resdepth.experiments``), in the profile given, on an executor
+(``resdepth.executors``); re-running it skips finished runs and resumes interrupted ones. Bad
+input exits with status 2 and a one-line error.
 """
 
 import argparse
 import sys
 
-from .errors import ResdepthError
-from .grids import SWEEP_GRIDS
+from .book import replace_report_table, report_markdown
+from .errors import ConfigError, ResdepthError
+from .experiments import sweep_configs, trained_experiments
+from .models import list_models, model_arg_names
+from .results import run_or_load, sweep
+from .store import Store
 
 
 def _bool(text: str) -> bool:
@@ -28,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m resdepth", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train one run (or load it from the results store)")
-    t.add_argument("--model", default="tower", help="tower, resnet56, plain56, repvgg_a0, repvgg_a1, repvgg_a2")
+    t.add_argument("--model", default="tower", help=f"one of: {', '.join(list_models())}")
     t.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist, cifar10, cifar100, imagenet, sample")
     t.add_argument("--depth", type=int, help="tower: number of residual blocks n")
     t.add_argument("--width", type=int, help="tower: channels")
@@ -53,25 +58,36 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     s = sub.add_parser("sweep", help="run a chapter's grid of runs (finished runs are skipped)")
-    s.add_argument("grid", help=", ".join(SWEEP_GRIDS))
-    s.add_argument("--profile", default="book", help="smoke, book or paper: the budget in src/resdepth/profiles.py")
+    s.add_argument("experiment", help=f"a chapter that trains: {', '.join(trained_experiments())}")
+    s.add_argument("--profile", default="book", help="smoke, book or paper: the budgets in src/resdepth/experiments/")
     s.add_argument("--executor", default="local", help="local (default), processes or ray")
     s.add_argument("--address", help="ray: the cluster address ('auto', 'ray://head:10001'); none starts Ray here")
     s.add_argument("--workers", type=int, help="processes: number of workers (default: one per GPU, else 1)")
     s.add_argument("--device", default="auto", help="local and processes: auto, cpu, cuda or cuda:N")
     s.add_argument("--max-retries", type=int, default=3, help="times a run whose worker died is retried")
+    r = sub.add_parser("report", help="print the reproduction report's table, built from every chapter's CLAIMS")
+    r.add_argument("--write", metavar="PATH", help="replace the list-table of this markdown page with it")
     return p
 
 
-def run_sweep(args) -> int:
-    from .grids import sweep_grid_configs
-    from .results import sweep
+def run_report(args) -> int:
+    if args.write:
+        replace_report_table(args.write)
+        print(f"wrote the reproduction report's table into {args.write}")
+    else:
+        print(report_markdown(), end="")
+    return 0
 
-    configs = sweep_grid_configs(args.grid, args.profile)
-    records = sweep(configs, profile=args.profile, device=args.device, executor=args.executor, address=args.address,
-                    workers=args.workers, max_retries=args.max_retries)
+
+def run_sweep(args) -> int:
+    if args.experiment not in trained_experiments():
+        raise ConfigError(f"unknown experiment {args.experiment!r} to sweep; the chapters that train are: "
+                          f"{', '.join(trained_experiments())}")
+    configs = sweep_configs(args.experiment, args.profile)
+    records = sweep(configs, Store(profile=args.profile), device=args.device, executor=args.executor,
+                    address=args.address, workers=args.workers, max_retries=args.max_retries)
     diverged = sum(r["status"] == "diverged" for r in records)
-    print(f"{args.grid} ({args.profile}): {len(records)} runs stored, {diverged} diverged")
+    print(f"{args.experiment} ({args.profile}): {len(records)} runs stored, {diverged} diverged")
     return 0
 
 
@@ -81,17 +97,21 @@ MODEL_FLAGS = {"depth": "depth", "width": "width", "lam": "lam", "batchnorm": "b
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if args.command == "sweep":
+    if args.command in ("sweep", "report"):
         try:
-            return run_sweep(args)
+            return run_sweep(args) if args.command == "sweep" else run_report(args)
         except ResdepthError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     try:
         from .config import RunConfig
-        from .results import result_path, run_or_load
 
         model_args = {name: getattr(args, flag) for flag, name in MODEL_FLAGS.items() if getattr(args, flag) is not None}
+        unused = sorted(set(model_args) - set(model_arg_names(args.model)))
+        if unused:
+            flags = ", ".join("--" + name.replace("_", "-") for name in unused)
+            raise ConfigError(f"model {args.model} takes no {flags}; it takes: "
+                              f"{', '.join('--' + a.replace('_', '-') for a in model_arg_names(args.model)) or 'none'}")
         cfg = RunConfig(
             experiment=args.experiment, model=args.model, model_args=model_args, dataset=args.dataset,
             epochs=args.epochs if (args.epochs or args.steps) else 1, steps=args.steps,
@@ -99,11 +119,12 @@ def main(argv=None) -> int:
             schedule=args.schedule, seed=args.seed, eval_every=args.eval_every,
             train_images=args.train_images, augment=not args.no_augment,
         )
-        record = run_or_load(cfg, profile=args.profile, device=args.device, progress=not args.quiet)
+        store = Store(profile=args.profile)
+        record = run_or_load(cfg, store, device=args.device, progress=not args.quiet)
     except ResdepthError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    path = result_path(cfg, profile=args.profile)
+    path = store.result_path(cfg)
     if record["status"] == "diverged":
         print(f"run {cfg.key} diverged: {record['reason']}; stored in {path}")
         return 0

@@ -80,6 +80,8 @@ class RunConfig:
     precision: str = "auto"
 
     def __post_init__(self):
+        if self.dataset not in DATASETS:  # before the model: a wrong dataset is the likelier typo
+            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         # the model's arguments, checked, with its defaults made explicit so equal runs get equal hashes
         args = check_model_args(self.model, dict(self.model_args))
         object.__setattr__(self, "model_args", tuple(sorted(args.items())))
@@ -92,8 +94,6 @@ class RunConfig:
 
     def validate(self):
         check_experiment_name(self.experiment)
-        if self.dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if (self.epochs is None) == (self.steps is None):
             raise ConfigError("give exactly one of epochs and steps")
         budget = self.epochs if self.epochs is not None else self.steps

@@ -1,0 +1,90 @@
+"""What every chapter notebook repeats: its setup, showing-and-gluing, and its verdicts.
+
+- ``setup(name, profile, **parameters)``: the plot theme, the smoke banner, the resolved
+  settings (``resdepth.experiments.resolve``) and the profile's ``Store``;
+- ``show(key, obj)``: display a figure or table in the notebook (so a re-run chapter shows it)
+  and glue it under ``key`` for the book's ``{glue:figure}``;
+- ``show_verdicts(verdicts)``: a table of the chapter's verdicts, and each verdict's fields glued
+  under ``<claim>_ours``, ``<claim>_budget``, ``<claim>_verdict``, ``<claim>_statistic`` for the
+  reproduction report (``report_markdown`` writes that page from every module's ``CLAIMS``).
+"""
+
+import pandas as pd
+
+from .experiments import EXPERIMENTS, resolve
+from .store import Store
+
+SMOKE_BANNER = ("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. "
+                "They are not results.")
+VERDICT_FIELDS = ("ours", "budget", "verdict", "statistic")
+
+
+def setup(name: str, profile: str, **parameters) -> tuple:
+    """(settings, store) of chapter ``name``; prints the smoke banner in the smoke profile."""
+    import seaborn as sns
+
+    settings = resolve(name, profile, **parameters)
+    sns.set_theme(context="notebook", style="whitegrid")
+    if profile == "smoke":
+        print(SMOKE_BANNER)
+    return settings, Store(profile=profile)
+
+
+def show(key: str, obj) -> None:
+    """Display ``obj`` (a matplotlib figure or a DataFrame) here and glue it under ``key``."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    from myst_nb import glue
+
+    glue(key, obj, display=False)
+    display(obj)
+    if isinstance(obj, plt.Figure):
+        plt.close(obj)
+
+
+def verdict_table(verdicts) -> pd.DataFrame:
+    """The chapter's verdicts as a table: claim, paper, ours, verdict, rule and statistic."""
+    return pd.DataFrame([{"claim": v.text, "paper": v.paper, "ours": v.ours, "verdict": v.summary,
+                          "rule": v.rule, "statistic": v.statistic} for v in verdicts])
+
+
+def show_verdicts(verdicts, key: str) -> None:
+    """Show the chapter's verdict table (glued as ``key``) and glue each verdict's fields."""
+    from myst_nb import glue
+
+    show(key, verdict_table(verdicts).style.hide(axis="index"))
+    for v in verdicts:
+        for field, value in zip(VERDICT_FIELDS, (v.ours, v.budget, v.summary, v.statistic)):
+            glue(f"{v.claim}_{field}", value, display=False)
+
+
+def report_markdown() -> str:
+    """The reproduction report's table: one row per claim of every experiment's ``CLAIMS``, its
+    measured columns pasted by glue from the chapter that judged it (``show_verdicts``)."""
+    rows = []
+    for name, module in EXPERIMENTS.items():
+        for claim, (text, paper) in module.CLAIMS.items():
+            ref = f"/notebooks/{name}.py::{claim}"
+            rows.append(f"* - {text} ({{doc}}`chapter </notebooks/{name}>`)\n  - {paper}\n"
+                        f"  - {{glue:text}}`{ref}_ours:s`\n  - {{glue:text}}`{ref}_budget:s`\n"
+                        f"  - **{{glue:text}}`{ref}_verdict:s`**; {{glue:text}}`{ref}_statistic:s`")
+    header = ("```{list-table} The claims of both papers: the paper's value, ours, our budget, and the verdict "
+              "with the statistic that decided it.\n:name: tab-reproduction-report\n:header-rows: 1\n"
+              ":widths: 26 17 22 17 18\n\n* - claim\n  - paper\n  - ours\n  - budget\n  - verdict\n")
+    return header + "\n".join(rows) + "\n```\n"
+
+
+def replace_report_table(path) -> None:
+    """Rewrite the ``{list-table}`` block of the markdown page ``path`` with ``report_markdown()``."""
+    from pathlib import Path
+
+    from .errors import ConfigError
+    from .files import atomic_write_text
+
+    text = Path(path).read_text()
+    start = text.find("```{list-table}")
+    end = text.find("\n```\n", start)
+    if start < 0 or end < 0:
+        raise ConfigError(f"{path} has no ```{{list-table}} block to replace; add one where the table goes")
+    atomic_write_text(path, text[:start] + report_markdown() + text[end + len("\n```\n"):])
+

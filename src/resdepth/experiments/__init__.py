@@ -1,0 +1,54 @@
+"""One module per chapter experiment; ``EXPERIMENTS`` maps each notebook's name to its module.
+
+Every module holds, for its chapter:
+
+- ``NAME`` (the notebook's file name) and ``TITLE``;
+- ``BUDGETS``: the settings of each profile, ``smoke`` (seconds, never results), ``book`` (what the
+  rendered book shows) and ``paper`` (the paper's own setting), one commented line per field;
+- ``CLAIMS``: the paper's claims that the chapter judges, ``{claim id: (claim, paper's value)}``;
+- ``configs(settings)``: the runs to train (empty for analyses at initialisation);
+- ``run(settings, store)``: trains what is missing, loads the rest, and returns the chapter's
+  results (records and tables);
+- ``verdicts(results, settings)``: one ``resdepth.verdict.Verdict`` per claim, by rules written
+  before the runs and tested on hand-made results (``tests/test_experiments_*.py``).
+
+A notebook is its parameters, ``resdepth.book.setup`` and one call of ``run``, then plots and
+prose; the reproduction report is built from every module's ``CLAIMS`` and the chapters' verdicts.
+Adding an experiment is one module here plus its notebook (``book/rerunning.md``).
+"""
+
+from ..errors import ConfigError
+from . import (combinatorial_explosion, expansion_theorem, function_space, geometric_complexity, lambda_sweep,
+               linearization_napl, path_lengths, paths_across_papers, resnet56_ablation, table1_depth_scaling,
+               training_basics)
+from .common import PROFILES, resolve_settings
+
+EXPERIMENTS = {m.NAME: m for m in (
+    training_basics, expansion_theorem, combinatorial_explosion, table1_depth_scaling, lambda_sweep,
+    geometric_complexity, linearization_napl, resnet56_ablation, path_lengths, function_space, paths_across_papers,
+)}
+
+
+def experiment(name: str):
+    """The module of experiment ``name`` (a notebook's name)."""
+    if name not in EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+def resolve(name: str, profile: str, **overrides) -> dict:
+    """The settings of experiment ``name`` in ``profile``, with every non-None override applied."""
+    return resolve_settings(name, experiment(name).BUDGETS, profile, **overrides)
+
+
+def sweep_configs(name: str, profile: str) -> list:
+    """Every run of experiment ``name`` in ``profile``, built exactly as its chapter builds them."""
+    return experiment(name).configs(resolve(name, profile))
+
+
+def trained_experiments() -> list:
+    """The names of the experiments that train runs (the ones ``python -m resdepth sweep`` takes)."""
+    return [name for name, m in EXPERIMENTS.items() if m.TRAINS]
+
+
+__all__ = ["EXPERIMENTS", "PROFILES", "experiment", "resolve", "sweep_configs", "trained_experiments"]

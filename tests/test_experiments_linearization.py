@@ -1,0 +1,183 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from resdepth.experiments import linearization_napl as lin
+from resdepth.experiments import resolve
+
+
+def linearization_record(granularity, omega, seed, napl, acc, status="ok"):
+    return {"config": {"linearize": granularity, "omega": omega, "seed": seed}, "status": status,
+            "linearization": {"napl": napl}, "final": {"test_acc": acc} if status == "ok" else None}
+
+
+def runs_of(records):
+    return lin.linearization_runs(records)
+
+
+def seeds_with_gaps(gaps_by_seed, channel=((0.1, 1.0, 0.60), (0.001, 12.0, 0.90))):
+    """Records whose layer-wise runs sit at the given NAPLs with the given gaps to the channel-wise
+    line (linear in NAPL between the two channel-wise runs): {seed: [(napl, gap), ...]}."""
+    (o1, n1, a1), (o2, n2, a2) = channel
+    records = []
+    for seed, points in gaps_by_seed.items():
+        records += [linearization_record("channel", o1, seed, n1, a1),
+                    linearization_record("channel", o2, seed, n2, a2)]
+        for i, (napl, gap) in enumerate(points):
+            channel_acc = float(np.interp(napl, [n1, n2], [a1, a2]))
+            records.append(linearization_record("layer", 10.0 ** -i, seed, napl, channel_acc - gap))
+    return runs_of(records)
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def test_matched_napl_gaps_interpolate_channelwise_accuracy_at_layerwise_napl():
+    records = []
+    for seed, shift in [(0, 0.0), (1, 0.01)]:
+        records += [linearization_record("channel", 0.1, seed, 2.0, 0.80 + shift),
+                    linearization_record("channel", 0.01, seed, 6.0, 0.90 + shift),
+                    linearization_record("layer", 1.0, seed, 4.0, 0.70 + shift),   # channel at NAPL 4: 0.85
+                    linearization_record("layer", 0.1, seed, 9.0, 0.95)]           # outside the channel range
+    records.append(linearization_record("layer", 10.0, 0, 0.0, 0.0, status="diverged"))
+    runs = runs_of(records)
+    pairs = lin.matched_pairs(runs)
+    assert sorted(pairs["seed"]) == [0, 1] and set(pairs["napl"]) == {4.0}
+    assert list(pairs.sort_values("seed")["gap"]) == pytest.approx([0.15, 0.15])
+    gaps = lin.matched_napl_gaps(runs)
+    assert list(gaps["napl"]) == [4.0] and list(gaps["label"]) == ["4"]
+    row = gaps.iloc[0]
+    assert row["channel_acc"] == pytest.approx(0.855) and row["layer_acc"] == pytest.approx(0.705)
+    assert row["gap"] == pytest.approx(0.15) and row["seeds"] == 2
+    assert row["gap_se"] == pytest.approx(0.0, abs=1e-12) and row["p"] == 0.0  # the same gap for both seeds
+    table = lin.gap_table(gaps)
+    assert table.loc[0, "gap (points)"] == "15.00 ± 0.00" and table.loc[0, "paired t-test p"] == "0"
+
+
+def test_a_layerwise_omega_whose_seeds_land_on_different_napls_is_labelled_with_both():
+    runs = seeds_with_gaps({0: [(4.0, 0.05)], 1: [(5.0, 0.07)]})
+    gaps = lin.matched_napl_gaps(runs)
+    assert list(gaps["label"]) == ["4–5"] and gaps.iloc[0]["napl"] == 4.5
+    assert "NAPL 4–5 (ω 1): +6.00" in lin.gaps_in_words(gaps)
+
+
+def test_gap_table_with_one_seed_has_no_interval_and_no_test():
+    gaps = lin.matched_napl_gaps(seeds_with_gaps({0: [(4.0, 0.05)]}))
+    assert math.isnan(gaps.iloc[0]["p"])
+    table = lin.gap_table(gaps)
+    assert table.loc[0, "95% CI of the gap"] == "— (one seed)" and table.loc[0, "paired t-test p"] == "—"
+    assert "note" in lin.gap_table(lin.matched_napl_gaps(runs_of([]))).columns
+
+
+def test_seed_mean_gaps_average_each_seeds_own_napls_inside_the_range():
+    pairs = lin.matched_pairs(seeds_with_gaps({0: [(3.0, 0.02), (6.0, 0.04), (7.0, 0.5)], 1: [(2.0, 0.10)]}))
+    means = lin.seed_mean_gaps(pairs, (2.0, 6.0))
+    assert means.to_dict() == pytest.approx({0: 0.03, 1: 0.10})  # NAPL 7 is outside
+
+
+# ----------------------------------------------------------------------------- the matched-gap rule
+
+
+def test_matched_gap_rule_reproduced_when_every_seed_shows_a_positive_gap():
+    runs = seeds_with_gaps({0: [(3.0, 0.050), (5.0, 0.060)], 1: [(4.0, 0.052)], 2: [(3.0, 0.061), (4.0, 0.049)]})
+    outcome, test = lin.matched_gap_rule(lin.matched_pairs(runs))
+    assert outcome == "reproduced" and test.n == 3 and test.p < 0.05 and test.mean > 0
+
+
+def test_matched_gap_rule_not_reproduced_when_layerwise_wins():
+    records = []
+    for seed, noise in [(0, 0.0), (1, 0.004), (2, -0.004)]:
+        records += [linearization_record("channel", 0.1, seed, 2.0, 0.70 + noise),
+                    linearization_record("channel", 0.01, seed, 6.0, 0.80 + noise),
+                    linearization_record("layer", 1.0, seed, 3.0, 0.85 + noise)]
+    pairs = lin.matched_pairs(runs_of(records))
+    assert (pairs["gap"] < 0).all()
+    assert lin.matched_gap_rule(pairs)[0] == "not reproduced"
+
+
+def test_matched_gap_rule_inconclusive_with_one_seed_or_gaps_of_both_signs():
+    one_seed = lin.matched_pairs(seeds_with_gaps({0: [(3.0, 0.20), (5.0, 0.30)]}))
+    outcome, test = lin.matched_gap_rule(one_seed)
+    assert outcome == "inconclusive" and test.n == 1  # a large gap, but no test is possible
+    mixed = lin.matched_pairs(seeds_with_gaps({0: [(3.0, 0.05)], 1: [(4.0, -0.04)], 2: [(5.0, 0.01)]}))
+    assert lin.matched_gap_rule(mixed)[0] == "inconclusive"
+
+
+def test_matched_gap_rule_not_run_when_no_matched_napl_falls_in_the_range():
+    pairs = lin.matched_pairs(seeds_with_gaps({0: [(9.0, 0.05)], 1: [(10.0, 0.05)]}))
+    assert lin.matched_gap_rule(pairs, (2.0, 6.0))[0] == "not run"
+
+
+# ----------------------------------------------------------------------------- the trend rule
+
+
+def trend_gaps(napls, gaps):
+    return pd.DataFrame({"napl": napls, "gap": gaps})
+
+
+def test_trend_rule_reproduced_when_the_gap_grows_as_napl_falls():
+    outcome, rho, p, n = lin.trend_rule(trend_gaps([1, 2, 4, 6, 9, 12], [0.09, 0.08, 0.05, 0.03, 0.02, 0.0]))
+    assert outcome == "reproduced" and rho == pytest.approx(-1.0) and p < 0.05 and n == 6
+
+
+def test_trend_rule_not_reproduced_when_the_gap_shrinks_as_napl_falls():
+    assert lin.trend_rule(trend_gaps([1, 2, 4, 6, 9, 12], [0.0, 0.01, 0.02, 0.04, 0.05, 0.08]))[0] == "not reproduced"
+
+
+def test_trend_rule_inconclusive_on_a_hump_or_too_few_points_and_not_run_without_points():
+    assert lin.trend_rule(trend_gaps([1, 2, 4, 6, 9, 12], [0.0, 0.04, 0.09, 0.05, 0.01, 0.0]))[0] == "inconclusive"
+    assert lin.trend_rule(trend_gaps([2, 4], [0.09, 0.01]))[0] == "inconclusive"
+    assert lin.trend_rule(pd.DataFrame())[0] == "not run"
+
+
+# ----------------------------------------------------------------------------- configs and verdicts
+
+
+def test_the_start_network_comes_first_and_every_post_training_run_starts_from_it():
+    settings = resolve(lin.NAME, "smoke")
+    start, *post = lin.configs(settings)
+    assert not start.start_from and start.experiment == lin.NAME
+    assert len(post) == sum(len(v) for v in settings["omegas"].values()) * len(settings["seeds"])
+    assert {c.start_from for c in post} == {f"{lin.NAME}/{start.key}"}
+    assert {c.linearize for c in post} == {"channel", "layer"}
+
+
+def test_book_configs_name_the_stored_runs():
+    """The book's runs in data/results are named by their configs' hashes: a changed budget value
+    would orphan them (and retrain for hours)."""
+    from resdepth.files import project_data_dir
+
+    results = project_data_dir() / "results"
+    if not (results / lin.NAME).is_dir():
+        pytest.skip("no stored linearization runs in this checkout")
+    missing = [c.key for c in lin.configs(resolve(lin.NAME, "book"))
+               if not (results / c.experiment / f"{c.key}.json").is_file()]
+    assert not missing
+
+
+def test_missing_parts_name_what_the_book_budget_does_not_reach():
+    book = lin.missing_parts(resolve(lin.NAME, "book"))
+    assert book == ["CIFAR-100/ImageNet", "RepVGG-A2 at full width", "60 post-training epochs", "one start network"]
+    assert lin.missing_parts(resolve(lin.NAME, "paper")) == ["one start network"]
+
+
+def test_verdicts_give_one_verdict_per_claim_listing_every_matched_napl():
+    runs = seeds_with_gaps({0: [(1.0, -0.01), (3.0, 0.050), (5.0, 0.060), (9.0, 0.01)],
+                            1: [(1.0, 0.00), (3.0, 0.052), (4.0, 0.055), (9.0, 0.012)]})
+    verdicts = lin.verdicts(lin.Results(runs=runs, budget="hand-made"), resolve(lin.NAME, "book"))
+    assert [v.claim for v in verdicts] == list(lin.CLAIMS)
+    gap = verdicts[0]
+    assert gap.outcome == "partly reproduced" and "60 post-training epochs" in gap.missing  # capped by the budget
+    for label in ("NAPL 1 (", "NAPL 3 (", "NAPL 4–5 (", "NAPL 9 ("):
+        assert label in gap.ours and label in gap.statistic
+    assert "NAPL 1 (ω 1): -0.50" in gap.ours  # a negative gap is reported too
+    assert "n = 2" in gap.statistic
+    assert verdicts[1].outcome == "inconclusive"  # the gap rises, then falls: no monotone trend
+
+
+def test_verdicts_say_not_run_without_a_matched_napl():
+    runs = runs_of([linearization_record("channel", 0.1, 0, 2.0, 0.8), linearization_record("layer", 1.0, 0, 9.0, 0.8)])
+    verdicts = lin.verdicts(lin.Results(runs=runs, budget="hand-made"), resolve(lin.NAME, "smoke"))
+    assert [v.outcome for v in verdicts] == ["not run", "not run"]

@@ -1,0 +1,108 @@
+import math
+
+import pandas as pd
+import pytest
+
+from resdepth.experiments import linearization_napl as lin
+from resdepth.experiments import resnet56_ablation as ablation
+from resdepth.experiments import resolve
+
+
+def pairs(points):
+    """Matched pairs as ``linearization_napl.matched_pairs`` makes them: [(seed, napl, gap), ...]."""
+    return pd.DataFrame([{"omega_layer": 1.0, "seed": s, "napl": n, "channel_acc": 0.8 + g, "layer_acc": 0.8, "gap": g}
+                         for s, n, g in points], columns=lin.PAIR_COLUMNS)
+
+
+def test_binned_seed_gaps_average_each_seed_within_a_bin():
+    binned = ablation.binned_seed_gaps(pairs([(0, 4.0, 0.02), (0, 5.0, 0.04), (0, 1.0, 0.10), (1, 4.5, 0.05)]))
+    got = {(b, s): g for b, s, g in binned.itertuples(index=False)}
+    assert got == pytest.approx({(0.0, 0): 0.10, (4.0, 0): 0.03, (4.0, 1): 0.05})
+
+
+def test_bin_comparison_compares_only_bins_both_starts_reach():
+    residual = pairs([(0, 4.0, 0.01), (0, 1.0, 0.02)])
+    plain = pairs([(0, 5.0, 0.08), (1, 4.0, 0.09), (0, 9.0, 0.01)])
+    table = ablation.bin_comparison(residual, plain)
+    assert list(table["bin"]) == ["[4, 6)"]
+    row = table.iloc[0]
+    assert row["residual_gap"] == pytest.approx(0.01) and row["plain_gap"] == pytest.approx(0.085)
+    assert row["difference"] == pytest.approx(0.075) and row["residual_seeds"] == 1 and math.isnan(row["p"])
+
+
+def test_welch_test_needs_two_values_a_side():
+    assert math.isnan(ablation.welch_test([0.1], [0.2, 0.3]))
+    assert ablation.welch_test([0.1, 0.1], [0.2, 0.2]) == 0.0
+    assert ablation.welch_test([0.01, 0.02, 0.015], [0.08, 0.09, 0.085]) < 0.05
+
+
+# ----------------------------------------------------------------------------- the rule
+
+PLAIN = [(0, 4.0, 0.080), (1, 4.0, 0.090), (2, 5.0, 0.085), (0, 1.0, 0.02), (1, 1.0, 0.03), (2, 1.0, 0.025)]
+
+
+def test_rule_reproduced_when_the_residual_gap_is_smaller_in_every_shared_bin():
+    residual = pairs([(0, 4.0, 0.005), (1, 4.0, 0.000), (2, 5.0, 0.010), (0, 1.0, 0.0), (1, 1.0, 0.002),
+                      (2, 1.0, -0.001)])
+    outcome, per_bin = ablation.gap_shrinks_rule(ablation.bin_comparison(residual, pairs(PLAIN)))
+    assert outcome == "reproduced" and per_bin == ["reproduced", "reproduced"]
+
+
+def test_rule_partly_reproduced_when_only_some_bins_separate():
+    residual = pairs([(0, 4.0, 0.005), (1, 4.0, 0.000), (2, 5.0, 0.010), (0, 1.0, 0.0), (1, 1.0, 0.05),
+                      (2, 1.0, 0.03)])
+    outcome, per_bin = ablation.gap_shrinks_rule(ablation.bin_comparison(residual, pairs(PLAIN)))
+    assert outcome == "partly reproduced" and per_bin == ["inconclusive", "reproduced"]
+
+
+def test_rule_not_reproduced_when_the_residual_gap_is_larger():
+    residual = pairs([(0, 4.0, 0.150), (1, 4.0, 0.160), (2, 5.0, 0.155)])
+    assert ablation.gap_shrinks_rule(ablation.bin_comparison(residual, pairs(PLAIN)))[0] == "not reproduced"
+
+
+def test_rule_inconclusive_with_one_seed_or_no_shared_bin():
+    one_seed = pairs([(0, 4.0, 0.0), (0, 1.0, 0.0)])  # a gap of zero, but no error bar
+    assert ablation.gap_shrinks_rule(ablation.bin_comparison(one_seed, pairs(PLAIN))) == (
+        "inconclusive", ["inconclusive", "inconclusive"])
+    elsewhere = pairs([(0, 9.0, 0.0), (1, 9.0, 0.0)])
+    assert ablation.gap_shrinks_rule(ablation.bin_comparison(elsewhere, pairs(PLAIN)))[0] == "inconclusive"
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+
+def runs_at(points, seeds):
+    """Post-training runs whose layer-wise nets sit at ``points`` [(napl, gap)] for each seed."""
+    records = []
+    for seed in seeds:
+        records += [{"config": {"linearize": "channel", "omega": o, "seed": seed}, "status": "ok",
+                     "linearization": {"napl": n}, "final": {"test_acc": a}} for o, n, a in ((0.1, 0.5, 0.7),
+                                                                                              (0.001, 8.0, 0.9))]
+        for i, (napl, gap) in enumerate(points):
+            acc = 0.7 + (napl - 0.5) / 7.5 * 0.2 - gap
+            records.append({"config": {"linearize": "layer", "omega": 10.0 ** i, "seed": seed}, "status": "ok",
+                            "linearization": {"napl": napl}, "final": {"test_acc": acc}})
+    return lin.linearization_runs(records)
+
+
+def test_verdicts_from_one_seed_are_at_most_inconclusive_and_say_why():
+    settings = resolve(ablation.NAME, "book")
+    plain = lin.Results(runs=runs_at([(4.0, 0.09), (1.0, 0.02)], [0, 1]), budget="plain, hand-made")
+    results = ablation.Results(runs=runs_at([(4.0, 0.001), (1.0, 0.001)], [0]), budget="hand-made", plain=plain)
+    verdicts = ablation.verdicts(results, settings)
+    assert [v.claim for v in verdicts] == list(ablation.CLAIMS)
+    v = verdicts[0]
+    assert v.outcome == "inconclusive" and "no test possible" in v.statistic and "one seed" in v.statistic
+    assert "NAPL [4, 6): +0.10 from resnet20 against +9.00 from repvgg_a0" in v.ours
+    assert v.missing == "ResNet-56 (this profile uses resnet20), CIFAR-100, 60 post-training epochs"
+
+
+def test_verdicts_not_run_without_the_plain_runs():
+    results = ablation.Results(runs=runs_at([(4.0, 0.0)], [0]), budget="hand-made", plain=None)
+    assert [v.outcome for v in ablation.verdicts(results, resolve(ablation.NAME, "book"))] == ["not run"]
+
+
+def test_the_residual_start_is_trained_first_under_its_own_experiment():
+    start, *post = ablation.configs(resolve(ablation.NAME, "book"))
+    assert start.experiment == ablation.NAME and start.model == "resnet20"
+    assert {c.start_from for c in post} == {f"{ablation.NAME}/{start.key}"}
