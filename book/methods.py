@@ -53,7 +53,6 @@
 import importlib.metadata
 import math
 import platform
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display

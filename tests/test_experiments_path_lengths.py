@@ -9,7 +9,7 @@ from resdepth.experiments import path_lengths as pl
 from resdepth.experiments import resolve
 from resdepth.linearize import linearizable, nonlinear_fractions
 from resdepth.models import build_model
-from resdepth.pathlength import binomial_like, path_length_distribution, total_variation
+from resdepth.pathlength import binomial_like, chain_distribution, path_length_distribution, total_variation
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +30,15 @@ def names(plain_net):
 def test_chain_distribution_is_what_path_length_distribution_gives_on_a_plain_net(plain_net, names):
     p = np.random.default_rng(0).uniform(size=len(names))
     traced = path_length_distribution(plain_net, dict(zip(names, p)))
-    assert np.allclose(pl.chain_distribution(p), traced)
-    assert pl.distribution_function(plain_net, names) is pl.chain_distribution
+    assert np.allclose(chain_distribution(p), traced)
+    assert pl.distribution_function(plain_net, names) is chain_distribution
 
 
 def test_distribution_function_traces_a_net_with_skips():
     net = linearizable(build_model("resnet20", 1, 10).eval(), torch.zeros(1, 1, 28, 28), "channel")
     names = list(nonlinear_fractions(net))
     dist_of = pl.distribution_function(net, names)
-    assert dist_of is not pl.chain_distribution
+    assert dist_of is not chain_distribution
     p = np.full(len(names), 0.5)
     assert np.allclose(dist_of(p), path_length_distribution(net, dict(zip(names, p))))
 
@@ -54,7 +54,7 @@ def test_scale_to_napl_hits_the_target_and_clips_at_one():
 
 def test_std_length_is_zero_for_one_length_and_the_binomial_spread_otherwise():
     assert pl.std_length(np.array([0, 0, 1.0])) == 0.0
-    assert pl.std_length(pl.chain_distribution([0.5] * 4)) == pytest.approx(1.0)  # sqrt(4 * 0.25)
+    assert pl.std_length(chain_distribution([0.5] * 4)) == pytest.approx(1.0)  # sqrt(4 * 0.25)
 
 
 def test_the_null_separates_a_binomial_net_from_a_lopsided_one(plain_net, names):

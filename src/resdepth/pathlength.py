@@ -58,6 +58,15 @@ def _bernoulli_step(dist: np.ndarray, p: float) -> np.ndarray:
     return out
 
 
+def chain_distribution(fractions) -> np.ndarray:
+    """The path-length distribution of a chain of activation layers with nonlinear fractions
+    ``fractions``: the Poisson-binomial, what ``path_length_distribution`` gives on a plain net."""
+    dist = np.array([1.0])
+    for p in fractions:
+        dist = _bernoulli_step(dist, p)
+    return dist
+
+
 def path_length_distribution(model: nn.Module, fractions: dict | None = None) -> np.ndarray:
     """P(length = k) for k = 0, 1, ..., as a float64 array that sums to 1.
 

@@ -23,8 +23,13 @@ import math
 
 import numpy as np
 import pandas as pd
+import torch
 
-from ..verdict import Verdict, combine, paired_t_test
+from ..data import sample_test_batch
+from ..expansion import expansion_terms
+from ..models import ResidualTower, resolve_lam
+from ..verdict import combine, paired_t_test, Verdict
+
 
 NAME = "combinatorial_explosion"
 TITLE = "The combinatorial explosion, measured"
@@ -99,11 +104,6 @@ def growth_table(x, settings: dict) -> tuple:
       ||R(z) - z||/||z|| and the logit norm, means over the images;
     - terms: per (seed, depth), without BatchNorm, ||M0||, ||M1||, ||M2|| over the batch (logits).
     """
-    import torch
-
-    from ..expansion import expansion_terms
-    from ..models import ResidualTower, resolve_lam
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # thousands of tiny convs: thread hand-offs cost more than they save
     growth, terms = [], []
@@ -137,8 +137,6 @@ def growth_table(x, settings: dict) -> tuple:
 def order_table(terms: pd.DataFrame, rule: str = "1/sqrt(n)") -> pd.DataFrame:
     """Per (seed, depth, order k): lambda^k ||M_k|| / ||M0|| at ``rule``'s lambda, the size of the
     order-k contribution relative to the base model (nan where M_k = 0: k > n)."""
-    from ..models import resolve_lam
-
     rows = []
     for _, t in terms.iterrows():
         lam = resolve_lam(rule, int(t["depth"]))
@@ -257,8 +255,6 @@ def budget_line(settings: dict) -> str:
 
 def run(settings: dict, store=None) -> dict:
     """Measure growth with depth at initialisation (nothing is trained; ``store`` unused)."""
-    from ..data import sample_test_batch
-
     x, _ = sample_test_batch(settings["images"])
     growth, terms = growth_table(x, settings)
     orders = order_table(terms)

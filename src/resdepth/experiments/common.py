@@ -8,9 +8,12 @@ line that names the fix instead of a traceback later.
 
 import difflib
 
+import pandas as pd
+
 from ..config import check_profile
 from ..errors import ConfigError
 from ..files import project_data_dir
+
 
 PROFILES = ("smoke", "book", "paper")
 
@@ -81,6 +84,4 @@ def format_cell(mean: float, se: float, scale: float = 100.0) -> str:
 
 def paper_numbers(name: str):
     """A table of the paper's published numbers, committed as ``data/paper/<name>.csv``."""
-    import pandas as pd
-
     return pd.read_csv(project_data_dir() / "paper" / f"{name}.csv")

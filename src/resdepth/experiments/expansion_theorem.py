@@ -24,8 +24,14 @@ import math
 
 import numpy as np
 import pandas as pd
+import torch
+from torch.func import jvp
 
+from ..data import sample_test_batch
+from ..expansion import expansion_error, expansion_terms
+from ..models import ResidualTower
 from ..verdict import Verdict
+
 
 NAME = "expansion_theorem"
 TITLE = "The Residual Expansion Theorem, checked numerically"
@@ -102,10 +108,6 @@ def lam_grid(settings: dict) -> np.ndarray:
 
 def make_tower(settings: dict, activation: str, seed: int, depth: int | None = None):
     """A freshly initialised float64 tower in eval mode (lam 0; ``expansion_error`` sets it)."""
-    import torch
-
-    from ..models import ResidualTower
-
     torch.manual_seed(seed)
     tower = ResidualTower(depth or settings["depth"], settings["width"], lam=0.0, activation=activation, in_channels=1)
     return tower.double().eval()
@@ -123,8 +125,6 @@ def fitted_slope(lams, errors, lam_max: float = math.inf) -> float:
 def remainder_tables(x, settings: dict) -> tuple:
     """(errors, slopes, norms): the remainder per (activation, seed, lam); each tower's fitted slopes
     over all lam and over lam <= ``FIT_LAM_MAX``; the norms of M0, lam M1, lam^2 M2 per lam."""
-    from ..expansion import expansion_error
-
     lams = lam_grid(settings)
     errors, slopes, norms = [], [], []
     for activation in ACTIVATIONS:
@@ -154,9 +154,6 @@ def slope_summary(slopes: pd.DataFrame) -> pd.DataFrame:
 
 def pair_terms(tower, x) -> list:
     """The C(n, 2) terms of M2, W F_j'(z) F_i(z) for i < j (one JVP each), with their indices."""
-    import torch
-    from torch.func import jvp
-
     with torch.no_grad():
         z = tower.encoder(x)
         outputs = [branch(z) for branch in tower.blocks]
@@ -168,8 +165,6 @@ def pair_check(x, settings: dict, activation: str = "gelu") -> pd.DataFrame:
     """Per seed: M2 (n JVPs with prefix sums) against the sum of its C(n, 2) pair terms; how many
     pair terms there are, how many are large enough that leaving one out would show
     (norm > ``DETECTABLE`` x ``PATH_RTOL`` x ||M2||), and the smallest one relative to M2."""
-    from ..expansion import expansion_terms
-
     rows = []
     for seed in settings["seeds"]:
         tower = make_tower(settings, activation, seed)
@@ -240,10 +235,6 @@ def budget_line(settings: dict) -> str:
 
 def run(settings: dict, store=None) -> dict:
     """Measure the remainder, its slopes and the path counts (nothing is trained; ``store`` unused)."""
-    import torch
-
-    from ..data import sample_test_batch
-
     x, _ = sample_test_batch(settings["images"], torch.float64)
     errors, slopes, norms = remainder_tables(x, settings)
     linear_depth = min(settings["depth"], LINEAR_MAX_DEPTH)

@@ -18,8 +18,14 @@ import math
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 
-from ..verdict import Verdict, combine
+from ..data import sample_test_batch
+from ..function_space import feedforward_error, parameter_counts, ResidualLayer
+from ..models import build_model
+from ..verdict import combine, Verdict
+
 
 NAME = "function_space"
 TITLE = "Function space: Proposition 1 and parameter counts"
@@ -102,11 +108,6 @@ def configs(settings: dict) -> list:
 
 def inputs(settings: dict):
     """The real test images of the check, average-pooled to ``dim`` pixels, as float64 vectors."""
-    import torch
-    import torch.nn.functional as F
-
-    from ..data import sample_test_batch
-
     side = int(round(settings["dim"] ** 0.5))
     images, _ = sample_test_batch(settings["images"], dtype=torch.float64)
     return F.adaptive_avg_pool2d(images, side).flatten(1)
@@ -129,10 +130,6 @@ def relu_tolerance(eps, offset: float = CASES[RELU][1]):
 
 def error_table(x, settings: dict) -> pd.DataFrame:
     """Relative error max|g_eps(x) - R(x)| / max|R(x)| per activation, seed and eps."""
-    import torch
-
-    from ..function_space import ResidualLayer, feedforward_error
-
     rows = []
     for seed in settings["seeds"]:
         for label, (activation, offset) in CASES.items():
@@ -166,11 +163,6 @@ def relu_table(errors: pd.DataFrame, bound: float) -> pd.DataFrame:
 
 def parameter_table() -> pd.DataFrame:
     """Parameter counts of the fused nets at both granularities (``NETS``)."""
-    import torch
-
-    from ..function_space import parameter_counts
-    from ..models import build_model
-
     rows = []
     for label, (model, channels, classes, args, fused) in NETS.items():
         net = build_model(model, channels, classes, **args)

@@ -24,8 +24,13 @@ import math
 
 import numpy as np
 import pandas as pd
+import torch
 
+from ..data import sample_test_batch
+from ..expansion import embedding_check, geometric_complexity, geometric_complexity_first_order
+from ..models import ResidualTower
 from ..verdict import Verdict
+
 
 NAME = "geometric_complexity"
 TITLE = "Geometric complexity to first order, and the embedding of shallow towers"
@@ -102,11 +107,6 @@ def lam_grid(settings: dict) -> np.ndarray:
 def complexity_table(x, settings: dict) -> pd.DataFrame:
     """Per (activation, seed, lam): the exact geometric complexity, the first-order formula, its base
     term <M0, D>_G and coefficient 2 mean Tr(A^T B), and the relative error |exact - first| / exact."""
-    import torch
-
-    from ..expansion import geometric_complexity, geometric_complexity_first_order
-    from ..models import ResidualTower
-
     rows = []
     for activation in ACTIVATIONS:
         for seed in settings["seeds"]:
@@ -153,11 +153,6 @@ def embedding_table(x, y, settings: dict) -> pd.DataFrame:
     """Appendix C on real test images: per (seed, BatchNorm, depth n in {2, depth}), a depth-n tower
     (lam = 1/sqrt(n), float32, eval mode) with its last block zeroed against the depth-(n-1) tower of
     its other parameters: the largest absolute difference of their outputs and both losses."""
-    import torch
-
-    from ..expansion import embedding_check
-    from ..models import ResidualTower
-
     checks = []
     for seed in settings["seeds"]:
         for batchnorm in (False, True):
@@ -179,10 +174,6 @@ def budget_line(settings: dict) -> str:
 
 def run(settings: dict, store=None) -> dict:
     """Compute both sides of Corollary B.0.1 and the Appendix C check (nothing is trained; ``store`` unused)."""
-    import torch
-
-    from ..data import sample_test_batch
-
     x, y = sample_test_batch(settings["images"], torch.float64)
     gc = complexity_table(x, settings)
     lams = lam_grid(settings)

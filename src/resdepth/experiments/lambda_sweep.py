@@ -236,7 +236,7 @@ def rule_underfit(per_run: pd.DataFrame, settings: dict, budget: str = "") -> Ve
     zero = per_run[(per_run["lam"] == 0) & (per_run["status"] == "ok")]
     if not len(zero):
         return not_run("sweep_underfit", text, paper, budget, rule, "λ = 0 was not swept or did not train")
-    holds, p, losses, others = [], 1.0, [], []
+    holds, p, losses = [], 1.0, []
     for seed, loss0 in zip(zero["seed"], zero["final_train_loss"]):
         rest = per_run[(per_run["seed"] == seed) & (per_run["lam"] > 0) & (per_run["status"] == "ok")]
         if not len(rest):

@@ -13,18 +13,24 @@ chapter ``resnet56_ablation`` reuses everything here with a residual start netwo
 ``path_lengths`` reads this chapter's runs.
 """
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
+import math
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..config import RunConfig
-from ..linearize import post_train_config
+from ..data import sample_test_batch
+from ..linearize import linearizable, linearized_architecture, post_train_config, prelus
+from ..merge import merge_linear_layers, parameter_count, weight_layers
+from ..models import build_model
+from ..pathlength import napl
 from ..results import compute_used, sweep
-from ..verdict import ALPHA, Verdict, not_run, paired_t_test, rank_correlation
+from ..verdict import ALPHA, not_run, paired_t_test, rank_correlation, Verdict
 from .common import format_cell
+
 
 NAME = "linearization_napl"
 TITLE = "Variable depth against fixed depth at matched NAPL"
@@ -367,13 +373,6 @@ def merged_net(start_cfg: RunConfig, records: list, store, seed: int, images: in
     repeated where the net takes colour images); None where no layer-wise run of that seed finished
     or the start network is not a plain chain (only a fused RepVGG is).
     """
-    import torch
-
-    from ..data import sample_test_batch
-    from ..linearize import linearizable, prelus
-    from ..merge import merge_linear_layers, parameter_count, weight_layers
-    from ..models import build_model
-
     layer_runs = [r for r in records if r["config"]["linearize"] == "layer" and r["status"] == "ok"
                   and r["config"]["seed"] == seed]
     if not layer_runs:
@@ -435,9 +434,6 @@ class Results:
 def run_study(settings: dict, store, experiment: str) -> tuple:
     """(start config, start record, post-training records, start NAPL) of a linearization chapter:
     each run loaded from ``store``, or trained if it is missing (the start network first)."""
-    from ..linearize import linearized_architecture
-    from ..pathlength import napl
-
     cfgs = study_configs(settings, experiment)
     records = sweep(cfgs, store)
     start, post = records[0], records[1:]

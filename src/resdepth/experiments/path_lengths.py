@@ -10,17 +10,21 @@ the channel-wise distributions are close to binomial, which is judged against a 
 random per-layer fractions with the same NAPL.
 """
 
-import math
 from dataclasses import dataclass, field
+import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..pathlength import binomial_like, mean_length, path_length_distribution, total_variation
-from ..results import compute_used, sweep
-from ..verdict import ALPHA, Verdict, not_run
 from . import linearization_napl as lin
+from ..linearize import linearized_architecture
+from ..models import build_model
+from ..pathlength import binomial_like, chain_distribution, mean_length, path_length_distribution, total_variation
+from ..results import compute_used, sweep
+from ..verdict import ALPHA, not_run, Verdict
 from .common import resolve_settings
+
 
 NAME = "path_lengths"
 TITLE = "Path lengths of the linearized networks"
@@ -71,18 +75,6 @@ def std_length(dist: np.ndarray) -> float:
     """Standard deviation of the path length under ``dist``."""
     k = np.arange(len(dist))
     return float(np.sqrt(max(0.0, np.dot((k - mean_length(dist)) ** 2, dist))))
-
-
-def chain_distribution(fractions) -> np.ndarray:
-    """The path-length distribution of a chain of activation layers with nonlinear fractions
-    ``fractions`` (Poisson-binomial): what ``path_length_distribution`` computes on a plain net."""
-    dist = np.array([1.0])
-    for p in fractions:
-        step = np.zeros(len(dist) + 1)
-        step[:-1] += (1 - p) * dist
-        step[1:] += p * dist
-        dist = step
-    return dist
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -174,8 +166,6 @@ class Results:
 
 
 def run(settings: dict, store) -> Results:
-    from ..linearize import linearized_architecture
-    from ..models import build_model
 
     lin_settings = resolve_settings(lin.NAME, lin.BUDGETS, settings["profile"])
     records = [r for r in sweep(lin.configs(lin_settings), store)[1:] if r["status"] == "ok"]
@@ -332,8 +322,6 @@ def _napl_range(rows: pd.DataFrame) -> str:
 def plot_histograms(results: Results, cols: int = 4):
     """One panel per channel-wise net of the shown seed (NAPL falling) and ResNet-56: the exact
     distribution (bars) and the binomial of the same mean and longest path (line)."""
-    import matplotlib.pyplot as plt
-
     summary = results.summary
     channel = summary[(summary["granularity"] == "channel") & (summary["seed"] == results.seed)]
     shown = list(channel.sort_values("NAPL", ascending=False)["net"]) + ["ResNet-56 (standard)"]
@@ -356,8 +344,6 @@ def plot_histograms(results: Results, cols: int = 4):
 def plot_tv_against_null(results: Results):
     """TV to the binomial of every tested channel-wise net (all seeds) against its null: the null's
     5% quantile to median as a bar, the net as a dot."""
-    import matplotlib.pyplot as plt
-
     tested = results.summary[results.summary["tested"]].sort_values("NAPL")
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for seed, g in tested.groupby("seed"):

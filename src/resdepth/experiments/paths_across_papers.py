@@ -20,10 +20,17 @@ import math
 
 import numpy as np
 import pandas as pd
+import torch
 
-from ..verdict import ALPHA, Verdict, not_run, paired_t_test
 from . import linearization_napl
-from .common import resolve_settings
+from ..data import sample_test_batch
+from ..expansion import expansion_terms
+from ..linearize import linearized_architecture
+from ..models import build_model, ResidualTower, resolve_lam
+from ..pathlength import chain_distribution, mean_length, path_length_distribution, total_variation, tower_order_mix
+from ..verdict import ALPHA, not_run, paired_t_test, Verdict
+from .common import hours_and_devices, resolve_settings
+
 
 NAME = "paths_across_papers"
 TITLE = "Synthesis: one ensemble of paths, seen from both papers"
@@ -92,12 +99,6 @@ CLAIMS = {
 def coherence_table(settings: dict) -> pd.DataFrame:
     """Per depth n and seed: the measured ||lam^2 M2|| / ||lam M1|| at lam = 1/sqrt(n) and the two
     reference ratios (coherent paths, independent paths)."""
-    import torch
-
-    from ..data import sample_test_batch
-    from ..expansion import expansion_terms
-    from ..models import ResidualTower
-
     x, _ = sample_test_batch(settings["images"], torch.float64)
     rows = []
     for n in settings["depths"]:
@@ -140,9 +141,6 @@ def ratio_summary(ratios: pd.DataFrame) -> pd.DataFrame:
 def depth_notions(depth: int = MIX_DEPTH, lams=MIX_LAMS) -> pd.DataFrame:
     """Per lam: the tower's NAPL walk distribution (traced from the built net), its mean, its TV
     distance to the walk at lam = 1, and the mean of the expansion-weighted mix."""
-    from ..models import build_model, resolve_lam
-    from ..pathlength import mean_length, path_length_distribution, total_variation, tower_order_mix
-
     walks = {lam: path_length_distribution(build_model("tower", 1, 10, depth=depth, width=8, lam=lam))
              for lam in lams}
     reference = path_length_distribution(build_model("tower", 1, 10, depth=depth, width=8, lam="1"))
@@ -180,19 +178,8 @@ def std_length(dist) -> float:
     return float(np.sqrt(np.dot((k - mean) ** 2, dist)))
 
 
-def poisson_binomial(fractions) -> np.ndarray:
-    """The number of nonlinear units met along a chain of layers with these nonlinear fractions."""
-    dist = np.array([1.0])
-    for p in fractions:
-        step = np.zeros(len(dist) + 1)
-        step[:-1] += (1 - p) * dist
-        step[1:] += p * dist
-        dist = step
-    return dist
-
-
 def poisson_binomial_many(fractions: np.ndarray) -> np.ndarray:
-    """``poisson_binomial`` of each row of ``fractions`` (draws x layers), vectorized."""
+    """``chain_distribution`` of each row of ``fractions`` (draws x layers), vectorized."""
     draws, layers = fractions.shape
     dist = np.zeros((draws, layers + 1))
     dist[:, 0] = 1.0
@@ -224,8 +211,6 @@ def random_fractions(layers: int, total: float, draws: int, rng, batch: int = 10
 def tower_mix_of_mean(mean: float, depth: int = MIX_DEPTH):
     """(lam, mix): the depth-``depth`` tower's expansion-weighted mix with the given mean (stem
     unit + Binomial(depth, q), q = (mean - 1) / depth), or (nan, None) if no lam > 0 gives it."""
-    from ..pathlength import tower_order_mix
-
     q = (mean - 1) / depth
     if not 0 < q < 1:
         return math.nan, None
@@ -238,9 +223,6 @@ def tower_match_table(records, null_draws: int, seed: int = 0) -> tuple:
     spread, the tower mix of the same mean, their TV distance, and the null: TV distances of the
     same (chain) net with ``null_draws`` random per-layer fractions of the same NAPL.
     Returns (table, distributions {(seed, omega): (dist, mix)})."""
-    from ..linearize import linearized_architecture
-    from ..pathlength import mean_length, path_length_distribution, total_variation
-
     rng = np.random.default_rng(seed)
     rows, dists = [], {}
     for r in sorted(records, key=lambda r: (r["config"]["seed"], r["config"]["omega"])):
@@ -259,7 +241,7 @@ def tower_match_table(records, null_draws: int, seed: int = 0) -> tuple:
         tv = total_variation(dist, mix)
         row.update({"matched": True, "tower λ (same mean)": lam, "tower std": std_length(mix), "TV": tv})
         values = np.array(list(fractions.values()), dtype=float)
-        chain = len(dist) == len(values) + 1 and np.abs(poisson_binomial(values) - dist).max() < EXACT
+        chain = len(dist) == len(values) + 1 and np.abs(chain_distribution(values) - dist).max() < EXACT
         if chain and null_draws:
             null = poisson_binomial_many(random_fractions(len(values), float(values.sum()), null_draws, rng))
             padded = np.pad(mix, (0, max(0, null.shape[1] - len(mix))))[: null.shape[1]]
@@ -296,10 +278,6 @@ def configs(settings: dict) -> list:
 
 def run(settings: dict, store) -> dict:
     """Part 1 and 2 computed here; part 3 from the stored post-training runs (loaded, never trained)."""
-    from ..pathlength import mean_length, path_length_distribution, tower_order_mix
-    from ..models import build_model
-    from .common import hours_and_devices
-
     ratios = coherence_table(settings)
     lin = linearization_settings(settings["profile"])
     post = channel_post_configs(lin)

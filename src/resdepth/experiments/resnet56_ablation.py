@@ -8,16 +8,20 @@ The gap is compared with the plain start's, read from the store at the same prof
 trained here), within the same NAPL bins.
 """
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
+import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from ..verdict import ALPHA, Verdict, combine, not_run
 from . import linearization_napl as lin
+from ..linearize import linearized_architecture
+from ..pathlength import napl
+from ..verdict import ALPHA, combine, not_run, Verdict
 from .common import resolve_settings
+
 
 NAME = "resnet56_ablation"
 TITLE = "Ablation: starting from a network that already has skips"
@@ -111,8 +115,6 @@ def binned_seed_gaps(pairs: pd.DataFrame, width: float = BIN_WIDTH) -> pd.DataFr
 
 def welch_test(a, b) -> float:
     """Two-sided p of Welch's t-test of mean(a) = mean(b); nan with fewer than 2 values on a side."""
-    from scipy import stats
-
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or len(b) < 2:
         return math.nan
@@ -212,9 +214,6 @@ class Results:
 def stored_plain_results(profile: str, store) -> tuple:
     """(settings, results) of the plain start (chapter ``linearization_napl``) at ``profile``, read
     from ``store``; results is None unless every one of its runs is stored (nothing is trained)."""
-    from ..linearize import linearized_architecture
-    from ..pathlength import napl
-
     settings = resolve_settings(lin.NAME, lin.BUDGETS, profile)
     stored = [store.load(c) for c in lin.configs(settings)]
     if any(r is None for r in stored):

@@ -8,7 +8,9 @@ the runs' provenance, learning curves and a per-seed summary; it judges no claim
 import pandas as pd
 
 from ..config import RunConfig
+from ..data import load_dataset
 from ..results import history_frame, sweep
+
 
 NAME = "training_basics"
 TITLE = "Training a residual tower"
@@ -66,8 +68,6 @@ def configs(settings: dict) -> list:
 def sample_images(count: int = 16, every: int = 100) -> list:
     """(image 32x32, class name) of ``count`` images of the committed sample's training split,
     every ``every``-th one, padded exactly as the training data is."""
-    from ..data import load_dataset
-
     sample = load_dataset("sample")
     return [(sample.train_x[i, 0], FASHION_CLASSES[int(sample.train_y[i])]) for i in range(0, count * every, every)]
 
