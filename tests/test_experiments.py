@@ -102,3 +102,13 @@ def test_the_methods_page_pastes_every_budget_table():
     page = (Path(__file__).resolve().parents[1] / "book" / "methods.py").read_text()
     for name in EXPERIMENTS:
         assert f':name: "tab-methods-budget-{name.replace("_", "-")}"' in page, name
+
+
+def test_claims_read_as_plain_text_in_the_verdict_tables():
+    from resdepth.book import plain_text
+
+    assert plain_text(r"**Table 1**: $\lambda = 1/\sqrt{n}$ beats $\binom{n}{k}$") == "Table 1: λ = 1/√n beats C(n, k)"
+    assert plain_text("as in Veit et al. {cite:p}`veit2016residual`") == "as in Veit et al. [veit2016residual]"
+    for module in EXPERIMENTS.values():
+        for text, paper in module.CLAIMS.values():
+            assert "$" not in plain_text(text) + plain_text(paper) and "\\" not in plain_text(text)

@@ -9,6 +9,8 @@
   reproduction report (``report_markdown`` writes that page from every module's ``CLAIMS``).
 """
 
+import re
+
 import pandas as pd
 
 from .experiments import EXPERIMENTS, resolve
@@ -42,10 +44,26 @@ def show(key: str, obj) -> None:
         plt.close(obj)
 
 
+# LaTeX in a claim's markdown, as plain text for table cells (MathJax does not typeset output cells)
+LATEX_AS_TEXT = [(r"\lambda", "λ"), (r"\varepsilon", "ε"), (r"\beta", "β"), (r"\phi", "φ"), (r"\langle", "⟨"),
+                 (r"\rangle", "⟩"), (r"\le", "≤"), (r"\sim", "~"), (r"\top", "ᵀ"), (r"\max", "max"),
+                 (r"\mathrm", ""), (r"\overline", ""), (r"\bar ", ""), (r"\,", " "), (r"\|", "‖")]
+
+
+def plain_text(markdown: str) -> str:
+    """A claim's markdown without bold marks or TeX: '$\\lambda = 1/\\sqrt{n}$' -> 'λ = 1/√n'."""
+    text = re.sub(r"\{cite:p\}`([^`]*)`", r"[\1]", markdown.replace("**", ""))
+    text = re.sub(r"\\sqrt\{([^}]*)\}", r"√\1", text)
+    text = re.sub(r"\\binom\{([^}]*)\}\{([^}]*)\}", r"C(\1, \2)", text)
+    for tex, plain in LATEX_AS_TEXT:
+        text = text.replace(tex, plain)
+    return text.replace("$", "").replace("{", "").replace("}", "")
+
+
 def verdict_table(verdicts) -> pd.DataFrame:
     """The chapter's verdicts as a table: claim, paper, ours, verdict, rule and statistic."""
-    return pd.DataFrame([{"claim": v.text, "paper": v.paper, "ours": v.ours, "verdict": v.summary,
-                          "rule": v.rule, "statistic": v.statistic} for v in verdicts])
+    return pd.DataFrame([{"claim": plain_text(v.text), "paper": plain_text(v.paper), "ours": v.ours,
+                          "verdict": v.summary, "rule": v.rule, "statistic": v.statistic} for v in verdicts])
 
 
 def show_verdicts(verdicts, key: str) -> None:
