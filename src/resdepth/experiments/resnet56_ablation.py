@@ -64,23 +64,8 @@ BUDGETS = {
         post_train_images=None,  # training images seen in post-training (None: all)
         omegas={"channel": [0.001, 0.003, 0.03], "layer": [0.03, 0.1, 1.0]},  # penalty weights omega
     ),
-    "paper": dict(
-        dataset="cifar100",  # CIFAR-100, 50,000 training images, 32x32 colour
-        start_model="resnet56",  # the paper's residual start network
-        start_args={},  # its model arguments
-        epochs=200,  # epochs of start training (cosine schedule)
-        batch_size=128,  # images per step, start and post-training
-        lr=0.1,  # start training learning rate (SGD, momentum 0.9)
-        weight_decay=5e-4,  # weight decay, start and post-training (never on the slopes)
-        start_seed=0,  # seed of the one start network
-        seeds=[0, 1, 2],  # post-training seeds
-        post_epochs=60,  # epochs of post-training (the paper's CIFAR-100 setting)
-        post_lr=1e-4,  # post-training learning rate of the weights (AdamW, cosine)
-        alpha_lr=0.05,  # post-training learning rate of the PReLU slopes
-        post_train_images=None,  # training images seen in post-training (None: all)
-        omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],  # penalty weights omega, channel-wise
-                "layer": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]},  # and layer-wise
-    ),
+    # the paper's setting is the RepVGG chapter's, from ResNet-56 (Section 4.3 of the paper)
+    "paper": {**lin.BUDGETS["paper"], "start_model": "resnet56", "start_args": {}},
 }
 
 CLAIMS = {
