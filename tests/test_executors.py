@@ -12,6 +12,7 @@ import torch
 
 from resdepth.config import RunConfig
 from resdepth.errors import ConfigError, SweepError
+from resdepth.executors import auto_executor, worker_slots
 from resdepth.results import run_or_load, sweep
 from resdepth.store import Store
 
@@ -54,8 +55,49 @@ def test_a_failing_run_is_named_and_the_others_are_stored(isolated_store):
     assert Store().load(good)["status"] == "ok" and Store().load(bad) is None
 
 
+def test_cpu_workers_get_their_own_cores_and_one_thread_each(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert worker_slots("cpu", None) == [("cpu", {0}), ("cpu", {1}), ("cpu", {2}), ("cpu", {3})]
+    assert worker_slots("cpu", 2) == [("cpu", {0, 1}), ("cpu", {2, 3})]
+    assert worker_slots("cpu", 6) == [("cpu", set())] * 6  # more workers than cores: unpinned, 1 thread
+    with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
+        worker_slots("cpu", 0)
+
+
+def test_auto_executor_uses_workers_on_a_multicore_cpu_only_when_there_is_more_than_one_unit(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert auto_executor(None, 5) == "processes" and auto_executor("cpu", 1) == "local"
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert auto_executor(None, 5) == "local"
+
+
+def test_workers_record_their_threads_and_cores(isolated_store):
+    records = sweep([cfg(seed=4), cfg(seed=5)], progress=False, executor="processes", workers=2)
+    for r in records:
+        assert r["provenance"]["threads"] == max(1, len(os.sched_getaffinity(0)) // 2)
+        assert len(r["provenance"]["cpu_affinity"]) == r["provenance"]["threads"]
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert records[0]["provenance"]["cpu_affinity"] != records[1]["provenance"]["cpu_affinity"]
+
+
+def test_a_stacked_sweep_stores_ordinary_records_and_drops_its_checkpoint(isolated_store):
+    configs = [cfg(seed=6), cfg(seed=7, lr=0.05), cfg(seed=8, model_args=dict(depth=3, width=8))]
+    records = sweep(configs, progress=False, executor="local", stack=True)
+    assert [r["key"] for r in records] == [c.key for c in configs]
+    assert records[0]["provenance"]["stacked_with"] == [configs[1].key]
+    assert records[1]["provenance"]["stacked_with"] == [configs[0].key]
+    assert "stacked_with" not in records[2]["provenance"]  # another depth: trained alone
+    assert records[0]["provenance"]["stack_wall_time_s"] >= records[0]["provenance"]["wall_time_s"]
+    assert not list((isolated_store / ".checkpoints").rglob("*.pt"))
+    assert every_result_parses(isolated_store) == 3
+    with pytest.raises(ConfigError, match="stack must be true, false or 'auto'"):
+        sweep(configs, progress=False, stack="yes")
+
+
 def test_unknown_executor_is_a_clear_error():
-    with pytest.raises(ConfigError, match="unknown executor 'dask'; choose one of local, processes, ray"):
+    with pytest.raises(ConfigError, match="unknown executor 'dask'; choose one of auto, local, processes, ray"):
         sweep([cfg()], executor="dask")
 
 
@@ -76,7 +118,7 @@ def kill_training_workers() -> int:
                 title = f.read().decode(errors="replace")
         except OSError:
             continue
-        if title.startswith("ray::resdepth_train_job"):
+        if title.startswith("ray::resdepth_train_unit"):
             os.kill(int(pid), signal.SIGKILL)
             killed += 1
     return killed

@@ -147,3 +147,49 @@ def test_an_extension_can_end_the_run_and_store_a_summary():
     assert stopped["stopper"] == {"evaluations": [4]}
     assert [h["elapsed_s"] > 0 for h in full["history"]] == [True] * 3
     assert full["history"][0]["elapsed_s"] < full["history"][-1]["elapsed_s"]  # cumulative
+
+
+HOST_READS = ("item", "tolist", "cpu", "__bool__", "__float__", "__int__", "numpy")
+
+
+def host_reads_of(run, monkeypatch) -> int:
+    """How many times ``run()`` reads a tensor's value on the host (each is a device sync on a GPU)."""
+    count = [0]
+    for name in HOST_READS:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, **kwargs):
+            count[0] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    try:
+        run()
+    finally:
+        monkeypatch.undo()
+    return count[0]
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_no_host_sync_per_step(monkeypatch, stacked):
+    """Twice the steps between the same number of logs and evaluations reads the device no more
+    often: the hot loop itself never waits for the device."""
+    from resdepth.stack import train_stack
+
+    def run(steps):
+        cfg = small(steps=steps, eval_every=steps)
+        if stacked:
+            return lambda: train_stack([cfg, cfg.replace(seed=1)], log_every=steps, progress=False)
+        return lambda: train(cfg, log_every=steps, progress=False)
+
+    assert host_reads_of(run(8), monkeypatch) == host_reads_of(run(16), monkeypatch) > 0
+
+
+def test_intermediate_evaluations_can_use_a_test_subset_and_the_last_uses_all():
+    record, _ = train(small(eval_images=200), progress=False)
+    assert [h["test_images"] for h in record["history"]] == [200, 200, 1000]  # the sample's test split: 1000
+    full, _ = train(small(), progress=False)
+    assert record["final"]["test_acc"] == full["final"]["test_acc"]  # the subset changes what is read, not the run
+    assert small(eval_images=None).key == small().key  # hash-neutral at its default
+    with pytest.raises(Exception, match="eval_images must be an integer >= 1"):
+        small(eval_images=0)

@@ -60,14 +60,28 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sweep", help="run a chapter's grid of runs (finished runs are skipped)")
     s.add_argument("experiment", help=f"a chapter that trains: {', '.join(trained_experiments())}")
     s.add_argument("--profile", default="book", help="smoke, book or paper: the budgets in src/resdepth/experiments/")
-    s.add_argument("--executor", default="local", help="local (default), processes or ray")
+    s.add_argument("--executor", default="auto",
+                   help="auto (default: processes on a CPU of several cores, else local), local, processes or ray")
     s.add_argument("--address", help="ray: the cluster address ('auto', 'ray://head:10001'); none starts Ray here")
-    s.add_argument("--workers", type=int, help="processes: number of workers (default: one per GPU, else 1)")
+    s.add_argument("--workers", type=int,
+                   help="processes: number of workers (default: one per GPU, else one 1-thread worker per core)")
+    s.add_argument("--stack", default="auto", type=_stack_choice,
+                   help="train compatible runs as one grouped net: auto (default: on CUDA only), true or false")
+    s.add_argument("--stack-size", type=int, default=16, help="most runs in one stack (default 16)")
+    s.add_argument("--gpus-per-unit", type=float, default=1.0,
+                   help="ray: the fraction of a GPU each run or stack asks for (default 1; 0.25 puts four on a GPU)")
     s.add_argument("--device", default="auto", help="local and processes: auto, cpu, cuda or cuda:N")
     s.add_argument("--max-retries", type=int, default=3, help="times a run whose worker died is retried")
     r = sub.add_parser("report", help="print the reproduction report's table, built from every chapter's CLAIMS")
     r.add_argument("--write", metavar="PATH", help="replace the list-table of this markdown page with it")
     return p
+
+
+def _stack_choice(text: str):
+    choice = {"auto": "auto", "true": True, "false": False}.get(text.lower())
+    if choice is None:
+        raise argparse.ArgumentTypeError(f"--stack takes auto, true or false; got {text!r}")
+    return choice
 
 
 def run_report(args) -> int:
@@ -85,7 +99,8 @@ def run_sweep(args) -> int:
                           f"{', '.join(trained_experiments())}")
     configs = sweep_configs(args.experiment, args.profile)
     records = sweep(configs, Store(profile=args.profile), device=args.device, executor=args.executor,
-                    address=args.address, workers=args.workers, max_retries=args.max_retries)
+                    address=args.address, workers=args.workers, max_retries=args.max_retries, stack=args.stack,
+                    stack_size=args.stack_size, gpus_per_unit=args.gpus_per_unit)
     diverged = sum(r["status"] == "diverged" for r in records)
     print(f"{args.experiment} ({args.profile}): {len(records)} runs stored, {diverged} diverged")
     return 0

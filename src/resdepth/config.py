@@ -18,7 +18,7 @@ from .models import check_model_args
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
 HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01,
-                         "alpha_lr": None, "optimizer": "sgd", "precision": "auto"}
+                         "alpha_lr": None, "optimizer": "sgd", "precision": "auto", "eval_images": None}
 OPTIMIZERS = ("sgd", "adamw")
 LINEARIZE = ("", "channel", "layer")
 # "auto": bf16 autocast on CUDA, fp32 on the CPU (how every stored CPU run was trained); "bf16"
@@ -41,7 +41,9 @@ class RunConfig:
 
     ``model_args`` are the model's own keyword arguments (for the tower: depth, width, lam,
     batchnorm, activation); pass a dict, it is stored as sorted (name, value) pairs.
-    ``eval_every`` is in steps; None evaluates once per epoch. ``milestones`` are the fractions of
+    ``eval_every`` is in steps; None evaluates once per epoch. ``eval_images`` = N makes every
+    evaluation but the last use only the first N test images (a full 10k-image evaluation costs
+    as much as 32-45 training steps of a width-16 tower); the last always uses the whole test set. ``milestones`` are the fractions of
     the run at which the ``multistep`` schedule multiplies the learning rate by ``gamma``.
     ``train_images`` limits training to the first N training images (None: all of them).
     ``gc_images`` > 0 logs the geometric complexity (exact, on the first ``gc_images`` test
@@ -78,6 +80,7 @@ class RunConfig:
     alpha_lr: float | None = None
     optimizer: str = "sgd"
     precision: str = "auto"
+    eval_images: int | None = None
 
     def __post_init__(self):
         if self.dataset not in DATASETS:  # before the model: a wrong dataset is the likelier typo
@@ -124,6 +127,10 @@ class RunConfig:
             raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         if self.alpha_lr is not None and not (math.isfinite(self.alpha_lr) and self.alpha_lr > 0):
             raise ConfigError(f"alpha_lr must be a finite number > 0, or None for lr; got {self.alpha_lr}")
+        if self.eval_images is not None and (not isinstance(self.eval_images, int) or isinstance(
+                self.eval_images, bool) or self.eval_images < 1):
+            raise ConfigError(f"eval_images must be an integer >= 1, or None for the whole test set; "
+                              f"got {self.eval_images!r}")
         if self.eval_every is not None and self.eval_every < 1:
             raise ConfigError(f"eval_every must be >= 1 step, or None for once per epoch; got {self.eval_every}")
 
@@ -156,6 +163,11 @@ class RunConfig:
         d = self.to_dict()
         d.update(changes)
         return RunConfig.from_dict(d)
+
+
+def stack_key(configs) -> str:
+    """The name of a stack of runs trained as one net (``resdepth.stack``): a hash of their keys, in order."""
+    return hashlib.sha256(",".join(c.key for c in configs).encode()).hexdigest()[:16]
 
 
 def check_profile(profile: str) -> str:

@@ -219,10 +219,17 @@ def load_dataset(name: str = "fashion_mnist", root=None, imagenet_root=None, ima
 # ----------------------------------------------------------------------------- batches
 
 
+def channel_constants(mean, std, device, dtype=torch.float32) -> tuple:
+    """Per-channel mean and std as [1, C, 1, 1] tensors on ``device``: built once per loader, since
+    building them per batch is a host-to-device copy (and a sync) on a GPU."""
+    return tuple(torch.tensor(v, device=device, dtype=dtype).view(1, -1, 1, 1) for v in (mean, std))
+
+
 def normalize(x_uint8: torch.Tensor, mean, std, dtype=torch.float32) -> torch.Tensor:
-    """uint8 [B, C, H, W] -> standardized float, in channels_last memory format."""
-    mean = torch.tensor(mean, device=x_uint8.device, dtype=dtype).view(1, -1, 1, 1)
-    std = torch.tensor(std, device=x_uint8.device, dtype=dtype).view(1, -1, 1, 1)
+    """uint8 [B, C, H, W] -> (x / 255 - mean) / std as float, in channels_last memory format.
+    ``mean`` and ``std``: tuples, or the tensors of ``channel_constants``."""
+    if not torch.is_tensor(mean):
+        mean, std = channel_constants(mean, std, x_uint8.device, dtype)
     x = (x_uint8.to(dtype) / 255 - mean) / std
     return x.contiguous(memory_format=torch.channels_last)
 
@@ -253,8 +260,9 @@ class DeviceLoader:
         if batch_size < 1 or batch_size > len(x):
             raise ConfigError(f"batch_size must be in 1..{len(x)} for this dataset; got {batch_size}")
         self.x, self.y = x.to(device), y.to(device)
-        self.batch_size, self.mean, self.std = batch_size, mean, std
+        self.batch_size = batch_size
         self.device, self.seed, self.augment, self.dtype = torch.device(device), seed, augment, dtype
+        self.mean, self.std = channel_constants(mean, std, self.device, dtype)
         self.steps_per_epoch = len(x) // batch_size
         self._epoch, self._plan = None, None
 
@@ -291,6 +299,7 @@ def sample_test_batch(count: int, dtype=torch.float32):
 
 def eval_batches(x, y, mean, std, device, batch_size=1000, dtype=torch.float32):
     """Unaugmented, unshuffled batches for evaluation."""
+    mean, std = channel_constants(mean, std, device, dtype)
     for start in range(0, len(x), batch_size):
         xb = x[start : start + batch_size].to(device)
         yield normalize(xb, mean, std, dtype), y[start : start + batch_size].to(device)

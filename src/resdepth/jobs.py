@@ -1,8 +1,10 @@
 """One run as a unit of work: a config in, a stored-to-be record (and weights) out.
 
 ``train_job`` picks the loop's extensions from the config (``extensions_for``), trains, and
-returns the record with its provenance: git commit, torch and Python versions, device, threads,
-precision, wall time, date, profile, the driver's command. It writes nothing but the run's
+returns the record with its provenance: git commit, torch and Python versions, device, threads
+and pinned cores, precision, wall time, date, profile, the driver's command. ``train_stack_job``
+does the same for a stack of runs trained as one net (``resdepth.stack``), and ``train_unit``
+takes either. It writes nothing but the run's
 checkpoint, so it can run in this process, a worker process or a Ray task; the driver stores
 what it returns (``resdepth.results``).
 """
@@ -20,6 +22,7 @@ from .data import normalize
 from .expansion import geometric_complexity
 from .files import REPO_ROOT
 from .posttraining import PostTraining
+from .stack import train_stack
 from .store import SCHEMA
 from .train import Extension, train
 
@@ -84,28 +87,36 @@ def driver_command() -> str:
     return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:300]
 
 
+def worker_placement() -> dict:
+    """The threads this process trains with and, where the OS says, the CPU cores it is pinned to:
+    results on the CPU depend on the thread count (reductions split differently), so it is recorded."""
+    placement = {"threads": torch.get_num_threads()}
+    if hasattr(os, "sched_getaffinity"):
+        placement["cpu_affinity"] = sorted(os.sched_getaffinity(0))
+    return placement
+
+
 def provenance(profile: str, outcome: dict, code_version: dict) -> dict:
+    """Where and how a run was computed. ``wall_time_s`` is the run's share of the device: a
+    stack's wall time divided by its runs (the whole is ``stack_wall_time_s``)."""
     return {
         **code_version,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "device": outcome["device"],
+        **worker_placement(),
         "wall_time_s": round(outcome["wall_time_s"], 2),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "profile": profile,
         "command": driver_command(),
         "precision": outcome["precision"],
         "resumed_from_step": outcome["resumed_from_step"],
+        **{k: outcome[k] for k in ("stacked_with", "stack_wall_time_s") if k in outcome},
     }
 
 
-def train_job(config: dict, profile: str, checkpoint_path, device=None, progress: bool = True,
-              save_weights: bool = False, checkpoint_every: int = 500, start_state: dict | None = None) -> tuple:
-    """Train one run and return ``(record, weights or None)``; resumes from ``checkpoint_path``."""
-    cfg = RunConfig.from_dict(config)
-    code_version = git_commit()  # the code that trains, read before training starts
-    outcome, model = train(cfg, device=device, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-                           progress=progress, extensions=extensions_for(cfg, start_state))
+def job_result(cfg: RunConfig, outcome: dict, model, profile: str, code_version: dict, save_weights: bool) -> tuple:
+    """``(record, weights or None)`` of a trained run, as the store takes them."""
     record = {
         "schema": SCHEMA, "key": cfg.key, "config": cfg.to_dict(),
         **{k: outcome[k] for k in ("status", "reason", "steps_done", "total_steps", "final", "best", "history")},
@@ -116,3 +127,34 @@ def train_job(config: dict, profile: str, checkpoint_path, device=None, progress
     if save_weights and outcome["status"] == "ok":
         weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     return record, weights
+
+
+def train_job(config: dict, profile: str, checkpoint_path, device=None, progress: bool = True,
+              save_weights: bool = False, checkpoint_every: int = 500, start_state: dict | None = None) -> tuple:
+    """Train one run and return ``(record, weights or None)``; resumes from ``checkpoint_path``."""
+    cfg = RunConfig.from_dict(config)
+    code_version = git_commit()  # the code that trains, read before training starts
+    outcome, model = train(cfg, device=device, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                           progress=progress, extensions=extensions_for(cfg, start_state))
+    return job_result(cfg, outcome, model, profile, code_version, save_weights)
+
+
+def train_stack_job(configs: list, profile: str, checkpoint_path, device=None, progress: bool = True,
+                    save_weights: bool = False, checkpoint_every: int = 500) -> list:
+    """Train compatible runs as one stack (``resdepth.stack.train_stack``); one ``(record,
+    weights or None)`` per run, in order, each record naming the others under ``stacked_with``."""
+    cfgs = [RunConfig.from_dict(c) for c in configs]
+    code_version = git_commit()
+    outcomes = train_stack(cfgs, device=device, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                           progress=progress, extensions=[extensions_for(c, None) for c in cfgs])
+    return [job_result(c, outcome, model, profile, code_version, save_weights) for c, (outcome, model)
+            in zip(cfgs, outcomes)]
+
+
+def train_unit(configs: list, profile: str, checkpoint_path, device=None, progress: bool = True,
+               save_weights: bool = False, checkpoint_every: int = 500, start_state: dict | None = None) -> list:
+    """A sweep's unit of work: one run (a list of one config) or a stack; ``[(record, weights), ...]``."""
+    if len(configs) == 1:
+        return [train_job(configs[0], profile, checkpoint_path, device, progress, save_weights, checkpoint_every,
+                          start_state)]
+    return train_stack_job(configs, profile, checkpoint_path, device, progress, save_weights, checkpoint_every)

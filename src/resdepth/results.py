@@ -2,8 +2,9 @@
 
 ``run_or_load(cfg, store)`` returns the stored record of ``cfg`` or trains and stores it;
 ``sweep(configs, store)`` does that over a grid, skipping finished runs and resuming interrupted
-ones from their checkpoints, on this process or on workers (``resdepth.executors``). Workers only
-train (``resdepth.jobs.train_job``); this process, the driver, alone writes the store.
+ones from their checkpoints, on this process or on workers (``resdepth.executors``), one run at
+a time or several as one stacked net (``resdepth.stack``). Workers only
+train (``resdepth.jobs.train_unit``); this process, the driver, alone writes the store.
 
 A config that another config of the sweep starts from (``start_from``: post-training) is trained
 first, with its weights stored.
@@ -13,9 +14,11 @@ from tqdm import tqdm
 
 from .config import RunConfig
 from .errors import ConfigError
-from .executors import EXECUTORS, run_elsewhere
-from .jobs import driver_command, train_job
+from .executors import EXECUTORS, auto_executor, run_elsewhere
+from .jobs import driver_command, train_job, train_unit
+from .stack import group_stacks
 from .store import Store
+from .train import pick_device
 
 
 def run_or_load(cfg: RunConfig, store: Store | None = None, device=None, progress: bool = True,
@@ -30,41 +33,54 @@ def run_or_load(cfg: RunConfig, store: Store | None = None, device=None, progres
     return store.save(cfg, record, weights)
 
 
-def sweep(configs, store: Store | None = None, device=None, progress: bool = True, executor: str = "local",
+def sweep(configs, store: Store | None = None, device=None, progress: bool = True, executor: str = "auto",
           address: str | None = None, workers: int | None = None, save_weights: bool = False,
-          checkpoint_every: int = 500, max_retries: int = 3) -> list:
+          checkpoint_every: int = 500, max_retries: int = 3, stack="auto", stack_size: int = 16,
+          gpus_per_unit: float = 1.0) -> list:
     """``run_or_load`` over a grid of configs; returns their records in the order given.
 
     ``executor`` says where the missing runs train: "local" (one after the other, in this
-    process), "processes" (one worker per GPU, or ``workers`` CPU workers) or "ray" (Ray tasks on
-    the cluster at ``address``, or on a Ray started here). Runs that others start from train
-    first, in a stage of their own, with their weights stored.
+    process), "processes" (one worker per GPU, or ``workers`` CPU workers of one thread each,
+    pinned to a core), "ray" (Ray tasks on the cluster at ``address``, or on a Ray started here),
+    or "auto": processes with one worker per core on a CPU with several cores when there are
+    several units to train, else local. ``stack`` (True, False or "auto": on CUDA only, where it
+    pays) trains up to ``stack_size`` compatible runs as one net (``resdepth.stack``); on Ray each
+    unit asks for ``gpus_per_unit`` of a GPU. Runs that
+    others start from train first, in a stage of their own, with their weights stored.
     """
     store = store or Store()
-    if executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if executor not in EXECUTORS + ("auto",):
+        raise ConfigError(f"unknown executor {executor!r}; choose one of auto, {', '.join(EXECUTORS)}")
+    if stack not in (True, False, "auto"):
+        raise ConfigError(f"stack must be true, false or 'auto' (on CUDA only); got {stack!r}")
+    stacking = stack is True or (stack == "auto" and pick_device(device).type == "cuda")
     configs = list(configs)
     starts = {c.start_from for c in configs if c.start_from}
     is_start = lambda c: f"{c.experiment}/{c.key}" in starts  # noqa: E731
     keep = lambda c: save_weights or is_start(c)  # noqa: E731
     todo = [c for c in configs if not store.is_finished(c, with_weights=keep(c))]
     with tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not progress or not todo,
-              desc=f"sweep ({len(todo)} to run, {executor})", unit="run") as bar:
+              desc=f"sweep ({len(todo)} to run)", unit="run") as bar:
         for stage in ([c for c in todo if is_start(c)], [c for c in todo if not is_start(c)]):
-            if executor == "local":
-                for cfg in stage:
-                    run_or_load(cfg, store, device, progress=progress, save_weights=keep(cfg),
-                                checkpoint_every=checkpoint_every)
-                    bar.update(1)
-                continue
+            units = group_stacks(stage, stack_size if stacking else 1)
+            where = executor if executor != "auto" else auto_executor(device, len(units))
             start_states = {ref: store.load_weights_of(ref) for ref in {c.start_from for c in stage if c.start_from}}
-            for cfg, record, weights in run_elsewhere(
-                    stage, executor, store=store, device=device, address=address, workers=workers,
-                    save_weights=save_weights or any(map(is_start, stage)), checkpoint_every=checkpoint_every,
-                    max_retries=max_retries, start_states=start_states):
-                record["provenance"].update(command=driver_command(), executor=executor)  # the sweep, not the worker
+            if where == "local":
+                finished = ((cfg, *result) for unit in units for cfg, result in zip(unit, train_unit(
+                    [c.to_dict() for c in unit], store.profile, store.unit_checkpoint_path(unit), device, progress,
+                    any(map(keep, unit)), checkpoint_every, start_states.get(unit[0].start_from))))
+            else:
+                finished = run_elsewhere(units, where, store=store, device=device, address=address, workers=workers,
+                                         save_weights=save_weights or any(map(is_start, stage)),
+                                         checkpoint_every=checkpoint_every, max_retries=max_retries,
+                                         start_states=start_states, gpus_per_unit=gpus_per_unit)
+            unit_of = {c.key: unit for unit in units for c in unit}
+            for cfg, record, weights in finished:
+                record["provenance"].update(command=driver_command(), executor=where)  # the sweep, not the worker
                 store.save(cfg, record, weights)
                 bar.update(1)
+                if all(store.result_path(c).is_file() for c in unit_of[cfg.key]):  # a stack's checkpoint too
+                    store.unit_checkpoint_path(unit_of[cfg.key]).unlink(missing_ok=True)
     return [store.load(c) for c in configs]
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .config import RunConfig, check_experiment_name, check_profile
+from .config import RunConfig, check_experiment_name, check_profile, stack_key
 from .errors import ConfigError, StoreError
 from .files import atomic_torch_save, atomic_write_text, default_results_dir, process_alive
 
@@ -90,6 +90,14 @@ class Store:
     def checkpoint_path(self, cfg: RunConfig) -> Path:
         """Where an unfinished run keeps its checkpoint: in the store's own hidden ``.checkpoints``."""
         return self.root / ".checkpoints" / check_experiment_name(cfg.experiment) / f"{cfg.key}.pt"
+
+    def stack_checkpoint_path(self, configs) -> Path:
+        """Where an unfinished stack (``resdepth.stack``) keeps its checkpoint."""
+        return self.root / ".checkpoints" / "stacks" / f"{stack_key(configs)}.pt"
+
+    def unit_checkpoint_path(self, configs) -> Path:
+        """The checkpoint of a sweep's unit of work: one run's, or its stack's."""
+        return self.checkpoint_path(configs[0]) if len(configs) == 1 else self.stack_checkpoint_path(configs)
 
     def sweep_temporaries(self) -> int:
         """Delete the temporary files that killed writers left behind; return how many."""

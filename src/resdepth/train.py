@@ -150,7 +150,8 @@ def save_checkpoint(state: dict, path: Path) -> None:
     atomic_torch_save(state, path)
 
 
-def load_checkpoint(path: Path, cfg: RunConfig) -> dict:
+def load_checkpoint(path: Path, key: str) -> dict:
+    """The checkpoint at ``path``, checked to be a resdepth checkpoint of the run (or stack) ``key``."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -159,9 +160,9 @@ def load_checkpoint(path: Path, cfg: RunConfig) -> dict:
         ) from None
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         raise StoreError(f"checkpoint {path} is not a resdepth checkpoint; move or delete it to restart the run")
-    if state.get("config_key") != cfg.key:
+    if state.get("config_key") != key:
         raise StoreError(
-            f"checkpoint {path} belongs to config {state.get('config_key')}, not {cfg.key}; delete it to restart"
+            f"checkpoint {path} belongs to config {state.get('config_key')}, not {key}; delete it to restart"
         )
     return state
 
@@ -179,8 +180,15 @@ def set_rng_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+def evaluation_split(test: tuple, eval_images: int | None, last: bool) -> tuple:
+    """The test images of an evaluation: the first ``eval_images`` at intermediate points (if set),
+    every one at the end of the run."""
+    return test if (last or eval_images is None) else tuple(t[:eval_images] for t in test)
+
+
 def evaluation_entry(step, loader, optimizer, sums, interval, model, test, data, device, autocast, extensions) -> dict:
-    """One history row: where the run is, training metrics since the last row, test metrics."""
+    """One history row: where the run is, training metrics since the last row, test metrics (and
+    how many test images they are over)."""
     loss_sum, correct, count = sums
     images_per_s = interval[1] / (time.perf_counter() - interval[0])  # training only: before the evaluation
     return {
@@ -190,6 +198,7 @@ def evaluation_entry(step, loader, optimizer, sums, interval, model, test, data,
         "train_loss": loss_sum.item() / count,
         "train_acc": correct.item() / count,
         **evaluate(model, *test, data.mean, data.std, device, autocast),
+        "test_images": len(test[1]),
         "images_per_s": images_per_s,
         **{k: v for ext in extensions for k, v in ext.metrics(model).items()},
     }
@@ -229,7 +238,7 @@ def train(cfg: RunConfig, device=None, checkpoint_path=None, checkpoint_every: i
 
     step, history, wall_before, running = 0, [], 0.0, {"loss_sum": 0.0, "correct": 0, "count": 0}
     if checkpoint_path and Path(checkpoint_path).is_file():
-        state = load_checkpoint(Path(checkpoint_path), cfg)
+        state = load_checkpoint(Path(checkpoint_path), cfg.key)
         model.load_state_dict(state["model"]), optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"]), set_rng_states(state["rng"])
         step, history, running, wall_before = state["step"], state["history"], state["running"], state["wall_time_s"]
@@ -264,8 +273,8 @@ def train(cfg: RunConfig, device=None, checkpoint_path=None, checkpoint_every: i
                 break
             bar.set_postfix(loss=f"{loss_sum.item() / count:.3f}", acc=f"{correct.item() / count:.3f}")
         if step % eval_every == 0 or last:
-            entry = evaluation_entry(step, loader, optimizer, (loss_sum, correct, count), interval, model, test,
-                                     data, device, autocast, extensions)
+            entry = evaluation_entry(step, loader, optimizer, (loss_sum, correct, count), interval, model,
+                                     evaluation_split(test, cfg.eval_images, last), data, device, autocast, extensions)
             entry["elapsed_s"] = wall_before + time.perf_counter() - start_time
             history.append(entry)
             loss_sum.zero_(), correct.zero_()

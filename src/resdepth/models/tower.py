@@ -26,6 +26,7 @@ arguments (``check_depth`` ...) are registered for ``check_model_args`` and also
 import math
 import re
 
+import torch
 from torch import nn
 
 from ..errors import ConfigError
@@ -137,6 +138,10 @@ class Decoder(nn.Module):
 
 
 class ResidualTower(nn.Module):
+    # per-run scalar -> the attribute giving the channels it scales: what ``resdepth.stack`` makes
+    # a per-channel tensor when it trains several towers as one grouped net
+    STACKED_SCALARS = {"lam": "width"}
+
     def __init__(
         self,
         depth: int,
@@ -161,14 +166,17 @@ class ResidualTower(nn.Module):
     def tower(self, z):
         """R(z): apply the n blocks z <- z + lam * F_i(z)."""
         for branch in self.blocks:
-            z = z + self.lam * branch(z)
+            update = branch(z)
+            lam = self.lam.to(update.dtype) if torch.is_tensor(self.lam) else self.lam  # a tensor when stacked
+            z = z + lam * update
         return z
 
     def forward(self, x):
         return self.decoder(self.tower(self.encoder(x)))
 
     def extra_repr(self):
-        return f"depth={self.depth}, width={self.width}, lam={self.lam:.6g}, batchnorm={self.batchnorm}"
+        lam = f"{self.lam:.6g}" if isinstance(self.lam, float) else "per run"
+        return f"depth={self.depth}, width={self.width}, lam={lam}, batchnorm={self.batchnorm}"
 
 
 @register_model
