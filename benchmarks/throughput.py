@@ -22,7 +22,7 @@ from flops import bf16_peak_flops, training_flops_per_image
 from resdepth.config import RunConfig
 from resdepth.data import load_dataset
 from resdepth.models import build_model
-from resdepth.train import autocast_policy, device_name, train
+from resdepth.train import autocast_policy, cpu_has_bf16_kernels, device_name, train
 
 # label: (model, model args, batch size). The towers are the paper's (Figure 1: n=16, width 256;
 # Table 1: n=100, width 256).
@@ -83,7 +83,10 @@ def resdepth_images_per_s(model_name, model_args, dataset, batch_size, steps, de
 
 
 def precisions(device: torch.device) -> list:
-    return ["auto"] if device.type == "cuda" else ["fp32", "bf16"]
+    """bf16 on the CPU only where oneDNN has bf16 kernels (elsewhere it times a slow fallback)."""
+    if device.type == "cuda":
+        return ["auto"]
+    return ["fp32", "bf16"] if cpu_has_bf16_kernels() else ["fp32"]
 
 
 def run(device: torch.device, labels, steps: int, dataset: str = "fashion_mnist",

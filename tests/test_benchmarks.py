@@ -26,6 +26,56 @@ def test_resnet56_flops_are_the_known_125_million_multiply_adds():
     assert 0.24e9 < flops < 0.26e9  # He et al. 2016: ResNet-56 on CIFAR is ~125M multiply-adds
 
 
-def test_peak_lookup_prefers_the_longest_name():
-    assert bf16_peak_flops("NVIDIA H100 PCIe") == 756e12 and bf16_peak_flops("NVIDIA H100 80GB HBM3") == 989e12
-    assert bf16_peak_flops("cpu (x86_64, 2 threads)") is None
+@pytest.mark.parametrize("name, peak_tflops", [
+    ("NVIDIA H100 80GB HBM3", 989),  # the SXM part's name
+    ("NVIDIA H100 PCIe", 756),
+    ("NVIDIA H100 NVL", 835),  # per GPU
+    ("NVIDIA H200", 989),
+    ("NVIDIA A100-SXM4-80GB", 312),
+    ("NVIDIA A100-SXM4-40GB", 312),
+    ("NVIDIA A100 80GB PCIe", 312),
+    ("NVIDIA L4", 121),
+    ("NVIDIA L40S", 362),
+    ("NVIDIA H200 NVL", 835),  # also in the table: the other names a lent GPU may carry
+    ("NVIDIA GH200 480GB", 989),
+    ("NVIDIA L40", 181),
+    ("NVIDIA A10", 125),
+])
+def test_peak_lookup_matches_each_gpu_model_on_its_full_name(name, peak_tflops):
+    assert bf16_peak_flops(name) == peak_tflops * 1e12
+
+
+@pytest.mark.parametrize("name", ["cpu (x86_64, 2 threads)", "NVIDIA GeForce RTX 4090", "NVIDIA A10G",
+                                  "Tesla V100-SXM2-16GB"])
+def test_peak_lookup_of_an_unknown_device_is_none(name):
+    assert bf16_peak_flops(name) is None
+
+
+def test_workload_times_a_tiny_case_and_writes_the_csv_columns(tmp_path):
+    import pandas as pd
+    import workload
+
+    tiny = dict(depth=1, width=4, lam="1/sqrt(n)", batchnorm=False)
+    cases = {
+        "tiny tower": workload.Case("train", "tower", tiny, 8, cpu_steps=1, gpu_steps=1, optimizer=workload.TOWER_SGD,
+                                    bf16_on_cpu=True, mfu=True),
+        "tiny post": workload.Case("post", "repvgg_a0", dict(width_scale=0.25), 8, cpu_steps=1, gpu_steps=1,
+                                   optimizer=workload.POST_ADAMW),
+        "tiny eval": workload.Case("eval", "tower", tiny, 1000, cpu_steps=1, gpu_steps=1, reference="tiny tower"),
+    }
+    path = tmp_path / "workload.csv"
+    rows = workload.run("cpu", rounds=1, steps=1, warmup=1, threads=[1], precisions=["bf16"], csv_path=path,
+                        cases=cases, eval_images=1000, log=lambda *a, **k: None)
+    df = pd.read_csv(path)
+    assert list(df.columns) == workload.COLUMNS and len(df) == len(rows)
+    # fp32 for every case on the CPU, and a bf16 row only for the case that offers it, where the
+    # CPU has oneDNN bf16 kernels (an AVX2-only CPU would time torch's slow reference kernel)
+    bf16 = [("tiny tower", "bf16")] if workload.cpu_has_bf16_kernels() else []
+    assert sorted(zip(df["case"], df["precision"])) == sorted(
+        [("tiny eval", "fp32"), ("tiny post", "fp32"), ("tiny tower", "fp32")] + bf16)
+    assert (df["images_per_s"] > 0).all() and (df["threads"] == 1).all() and df["loss_finite"].all()
+    assert df.loc[df["case"] == "tiny eval", "images"].item() == 1000
+    assert df.loc[df["case"] == "tiny eval", "eval_in_train_steps"].item() > 0
+    assert df["mfu_bf16"].isna().all()  # MFU only on CUDA
+    table = workload.markdown(workload.summary(rows))
+    assert table.startswith("| case |") and "tiny eval" in table

@@ -1,14 +1,23 @@
+import copy
+import dataclasses
+import math
+
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
+from resdepth import train as train_module
 from resdepth.config import RunConfig
 from resdepth.errors import ConfigError, StoreError
-from resdepth.linearize import (LinearizablePReLU, freeze_linear_units, l05_penalty, post_train_config, prelus,
+from resdepth.linearize import (LinearizablePReLU, Slopes, freeze_linear_units, l05_penalty, layerwise_l05_penalty,
+                                nonlinear_fractions, post_train_config, prelus, share_slopes, slope_count, slopes_of,
                                 to_prelu)
 from resdepth.models import build_model
+from resdepth.posttraining import PostTraining
 from resdepth.results import run_or_load
 from resdepth.store import Store
-from resdepth.train import make_optimizer, parameter_groups
+from resdepth.train import Extension, make_optimizer, parameter_groups, train
 
 
 @pytest.mark.parametrize("name, args", [("repvgg_a0", dict(width_scale=0.125)), ("resnet56", {}), ("plain56", {})])
@@ -27,9 +36,39 @@ def test_prelu_swap_is_exact_at_init(name, args, granularity):
     assert {m.alpha.numel() for m in prelus(model)} == expected
 
 
+def test_all_slopes_of_a_net_are_one_flat_tensor_that_each_prelu_slices():
+    model = to_prelu(build_model("resnet56"), torch.randn(2, 3, 32, 32))
+    slopes, acts = slopes_of(model), prelus(model)
+    assert isinstance(slopes, Slopes) and slopes.alpha.numel() == slope_count(model) == sum(a.count for a in acts)
+    assert [n for n, _ in model.named_parameters() if "alpha" in n] == ["linearization_slopes.alpha"]
+    assert {k for k in model.state_dict() if "slopes" in k} == {f"linearization_slopes.{k}" for k in
+                                                                ("alpha", "frozen", "side")}
+    assert [a.offset for a in acts] == [sum(a.count for a in acts[:i]) for i in range(len(acts))]
+    acts[1].alpha.data.fill_(1.0)  # how callers set slopes (merge, pathlength): it writes through
+    acts[2].frozen[:] = True
+    assert torch.equal(slopes.alpha[acts[1].offset: acts[2].offset], torch.ones(acts[1].count))
+    assert slopes.frozen.sum() == acts[2].count
+    assert list(nonlinear_fractions(model).values())[:3] == [1.0, 1.0, 0.0]
+
+
+def test_share_slopes_packs_stand_alone_prelus_with_their_state():
+    first, second = LinearizablePReLU(2), LinearizablePReLU(3)
+    first.alpha.data.copy_(torch.tensor([0.5, 1.0]))
+    first.frozen[1] = True
+    second.side.fill_(1.0)
+    net = share_slopes(nn.Sequential(first, nn.Identity(), second))
+    assert [n for n, _ in net.named_parameters()] == ["linearization_slopes.alpha"]
+    assert slopes_of(net).counts == (2, 3) and (first.offset, second.offset) == (0, 2)
+    assert slopes_of(net).alpha.tolist() == [0.5, 1.0, 0.0, 0.0, 0.0]
+    assert slopes_of(net).frozen.tolist() == [False, True, False, False, False]
+    assert slopes_of(net).side.tolist() == [-1.0, -1.0, 1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="share_slopes"):
+        l05_penalty(nn.Sequential(LinearizablePReLU(2)))
+
+
 def test_channel_slopes_act_per_channel():
     act = LinearizablePReLU(2)
-    act.alpha.data = torch.tensor([0.5, 1.0])
+    act.alpha.data.copy_(torch.tensor([0.5, 1.0]))
     x = -torch.ones(1, 2, 2, 2)
     out = act(x)
     assert torch.all(out[:, 0] == -0.5) and torch.all(out[:, 1] == -1.0)
@@ -37,21 +76,23 @@ def test_channel_slopes_act_per_channel():
 
 def test_freeze_rule_fixes_slopes_at_one_and_drops_them_from_penalty_and_gradient():
     act = LinearizablePReLU(3)
-    act.alpha.data = torch.tensor([0.995, 0.5, 0.98])
-    assert act.freeze(0.01) == 1
+    act.alpha.data.copy_(torch.tensor([0.995, 0.5, 0.98]))
+    assert freeze_linear_units(act, 0.01) == 1
     assert act.alpha.tolist() == pytest.approx([1.0, 0.5, 0.98]) and act.alpha[0].item() == 1.0
     assert act.frozen.tolist() == [True, False, False]
-    assert act.penalty().item() == pytest.approx(0.5**0.5 + 0.02**0.5)
-    loss = act(-torch.ones(1, 3, 1, 1)).sum() + act.penalty()
+    assert l05_penalty(act).item() == pytest.approx(0.5**0.5 + 0.02**0.5)
+    loss = act(-torch.ones(1, 3, 1, 1)).sum() + l05_penalty(act)
     loss.backward()
-    assert act.alpha.grad[0] == 0 and act.alpha.grad[1] != 0
-    assert torch.isfinite(act.alpha.grad).all()  # the infinite gradient at 1 never appears
+    grad = slopes_of(act).alpha.grad
+    assert grad[0] == 0 and grad[1] != 0
+    assert torch.isfinite(grad).all()  # the infinite gradient at 1 never appears
 
 
 def test_model_penalty_and_freeze_count():
     model = to_prelu(build_model("resnet56"), torch.randn(2, 3, 32, 32), "layer")
     n = len(prelus(model))
     assert l05_penalty(model).item() == pytest.approx(n)  # all slopes at 0: |1 - 0|^0.5 each
+    assert layerwise_l05_penalty(model).item() == pytest.approx(n)
     for m in prelus(model)[:5]:
         m.alpha.data.fill_(0.999)
     assert freeze_linear_units(model) == 5
@@ -61,9 +102,8 @@ def test_model_penalty_and_freeze_count():
 def test_slopes_get_no_weight_decay():
     model = to_prelu(build_model("resnet56"), torch.randn(2, 3, 32, 32))
     groups = parameter_groups(model, 5e-4)
-    no_decay = {id(p) for p in groups[1]["params"]}
     assert groups[1]["weight_decay"] == 0
-    assert no_decay == {id(m.alpha) for m in prelus(model)}
+    assert [id(p) for p in groups[1]["params"]] == [id(slopes_of(model).alpha)]
 
 
 def test_bad_granularity():
@@ -73,10 +113,10 @@ def test_bad_granularity():
 
 def test_a_slope_that_jumps_across_one_is_frozen():
     act = LinearizablePReLU(2)
-    act.alpha.data = torch.tensor([0.5, 0.6])
-    act.freeze(0.01)
-    act.alpha.data = torch.tensor([1.3, 0.9])  # the first jumped over the window around 1
-    assert act.freeze(0.01) == 1
+    act.alpha.data.copy_(torch.tensor([0.5, 0.6]))
+    freeze_linear_units(act, 0.01)
+    act.alpha.data.copy_(torch.tensor([1.3, 0.9]))  # the first jumped over the window around 1
+    assert freeze_linear_units(act, 0.01) == 1
     assert act.alpha.tolist() == pytest.approx([1.0, 0.9]) and act.frozen.tolist() == [True, False]
     assert act.nonlinear_fraction() == 0.5
 
@@ -87,13 +127,132 @@ def test_frozen_slopes_stay_at_one_under_momentum():
     x = torch.ones(4, 2, 3, 3)  # positive inputs: the penalty alone drives the slopes
     for step in range(60):
         opt.zero_grad()
-        (act(x).sum() + 0.05 * act.penalty()).backward()
+        (act(x).sum() + 0.05 * l05_penalty(act)).backward()
         opt.step()
-        act.freeze(0.01)
+        freeze_linear_units(act, 0.01)
         if step == 0:
             assert not act.frozen.any()
     assert act.frozen.all() and torch.equal(act.alpha.data, torch.ones(2))
-    assert act.penalty().item() == 0.0
+    assert l05_penalty(act).item() == 0.0
+
+
+# ------------------------------------------------- the flat slopes against the per-module algorithm
+
+
+class ReferencePReLU(nn.Module):
+    """The per-module PReLU that the flat ``Slopes`` replaced (resdepth.linearize at 0af2960),
+    verbatim: its own slopes, mask, sign and gradient hook."""
+
+    def __init__(self, num_slopes: int):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(num_slopes))
+        self.alpha.no_weight_decay = True
+        self.register_buffer("frozen", torch.zeros(num_slopes, dtype=torch.bool))
+        self.register_buffer("side", torch.full((num_slopes,), -1.0))
+        self.alpha.register_hook(lambda grad: grad.masked_fill(self.frozen, 0.0))
+
+    def forward(self, x):
+        return F.prelu(x, self.alpha.to(x.dtype))
+
+    def penalty(self):
+        gap = torch.where(self.frozen, torch.ones_like(self.alpha), (1 - self.alpha).abs())
+        return torch.where(self.frozen, torch.zeros_like(gap), gap.sqrt()).sum()
+
+    @torch.no_grad()
+    def freeze(self, threshold):
+        offset = self.alpha - 1
+        crossed = torch.sign(offset) * self.side < 0
+        self.frozen |= (offset.abs() < threshold) | crossed
+        self.side.copy_(torch.sign(offset))
+        self.alpha.masked_fill_(self.frozen, 1.0)
+        return self.frozen.sum()
+
+
+def reference_twin(fused: nn.Module, linearized: nn.Module) -> nn.Module:
+    """A copy of ``fused`` (before ``to_prelu``) with a ``ReferencePReLU`` wherever ``linearized``
+    has a ``LinearizablePReLU``, holding the same slopes, masks and signs."""
+    twin = copy.deepcopy(fused)
+    for name, act in linearized.named_modules():
+        if isinstance(act, LinearizablePReLU):
+            parent_name, _, child = name.rpartition(".")
+            ref = ReferencePReLU(act.count).to(act.alpha.dtype)
+            with torch.no_grad():
+                ref.alpha.copy_(act.alpha), ref.frozen.copy_(act.frozen), ref.side.copy_(act.side)
+            setattr(twin.get_submodule(parent_name) if parent_name else twin, child, ref)
+    return twin
+
+
+def post_train_steps(model, x, y, steps, penalty, layer_penalty, freeze):
+    """AdamW post-training as ``resdepth.train`` runs it: cross-entropy + omega * L0.5, the freeze
+    after every step. Returns per step: CE loss, hot penalty, logged penalty, gradient of the slopes
+    (before the step), slopes after the step, and slopes, masks, signs and frozen count after the freeze."""
+    omega, threshold = 0.05, 0.01
+    optimizer = torch.optim.AdamW(parameter_groups(model, 5e-4, 0.08), lr=1e-3, foreach=True)
+    trace = []
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        hot = penalty(model)
+        optimizer.zero_grad(set_to_none=True)
+        (loss + omega * hot).backward()
+        grad = slope_tensors(model, "grad")
+        optimizer.step()
+        stepped = slope_tensors(model, "alpha")
+        count = freeze(model, threshold)
+        trace.append(dict(loss=loss.detach(), hot=hot.detach(), logged=layer_penalty(model), grad=grad, stepped=stepped,
+                          alpha=slope_tensors(model, "alpha"), frozen=slope_tensors(model, "frozen"),
+                          side=slope_tensors(model, "side"), count=count))
+    return trace
+
+
+def slope_tensors(model, what):
+    """The model's slopes (or their gradients, masks, signs), concatenated in module order."""
+    acts = [m for m in model.modules() if isinstance(m, ReferencePReLU)]
+    if not acts:
+        flat = slopes_of(model)
+        return (flat.alpha.grad if what == "grad" else getattr(flat, what)).detach().clone()
+    return torch.cat([(a.alpha.grad if what == "grad" else getattr(a, what)).detach() for a in acts])
+
+
+def reference_penalty(model):
+    return torch.stack([m.penalty() for m in model.modules() if isinstance(m, ReferencePReLU)]).sum()
+
+
+def reference_freeze(model, threshold):
+    return sum(m.freeze(threshold) for m in model.modules() if isinstance(m, ReferencePReLU))
+
+
+@pytest.mark.parametrize("granularity, dtype", [("channel", torch.float32), ("layer", torch.float32),
+                                                 ("channel", torch.float64)])
+def test_flat_slopes_post_train_bit_identically_to_the_per_module_algorithm(granularity, dtype):
+    torch.manual_seed(0)
+    fused = build_model("repvgg_a0", 1, 10, width_scale=0.25).eval().reparameterize().to(dtype)
+    x, y = torch.randn(8, 1, 32, 32, dtype=dtype), torch.randint(0, 10, (8,))
+    new = to_prelu(copy.deepcopy(fused), x[:2], granularity).to(dtype)
+    flat = slopes_of(new)
+    with torch.no_grad():  # slopes spread over [0, 1.2]: some start above 1, many cross 1 within a few steps
+        flat.alpha.copy_(torch.rand(flat.alpha.shape, dtype=flat.alpha.dtype) * 1.2)
+    ref = reference_twin(fused, new)
+    started_above = flat.alpha.detach() > 1
+
+    got = post_train_steps(new, x, y, 8, l05_penalty, layerwise_l05_penalty, freeze_linear_units)
+    want = post_train_steps(ref, x, y, 8, reference_penalty, reference_penalty, reference_freeze)
+
+    for step, (g, w) in enumerate(zip(got, want)):
+        for key in ("loss", "logged", "grad", "stepped", "alpha", "frozen", "side", "count"):
+            assert torch.equal(g[key], w[key]), f"step {step}: {key}"
+        # the objective's penalty sums the flat tensor at once: its value may differ in the last bits,
+        # its gradient (above) does not
+        assert torch.allclose(g["hot"], w["hot"], rtol=1e-6, atol=0)
+    weights = {n: p for n, p in ref.named_parameters() if not n.endswith("alpha")}
+    assert weights.keys() == {n for n, _ in new.named_parameters()} - {"linearization_slopes.alpha"}
+    assert all(torch.equal(p, weights[n]) for n, p in new.named_parameters() if n in weights)
+    # the run went through every branch of the freeze rule
+    above = got[0]["stepped"] > 1  # side starts at -1: above 1 at the first freeze counts as crossed (known quirk)
+    assert started_above.any() and above.any() and got[0]["frozen"][above].all()
+    assert not got[0]["frozen"].all() and got[-1]["count"] > got[0]["count"]
+    later = [(a["frozen"] & ~b["frozen"], (a["stepped"] - 1).abs() < 0.01) for b, a in zip(got, got[1:])]
+    assert sum((new_ & near).sum() for new_, near in later) > 0  # into the window around 1
+    assert sum((new_ & ~near).sum() for new_, near in later) > 0  # across it
 
 
 # ----------------------------------------------------------------------------- post-training
@@ -170,21 +329,52 @@ def test_post_training_optimizer_gives_slopes_their_own_rate_and_no_decay():
     weights, slopes = opt.param_groups
     assert (weights["lr"], weights["weight_decay"]) == (1e-4, 5e-4)
     assert (slopes["lr"], slopes["weight_decay"]) == (0.01, 0.0)
-    assert {id(p) for p in slopes["params"]} == {id(m.alpha) for m in prelus(model)}
+    assert [id(p) for p in slopes["params"]] == [id(slopes_of(model).alpha)]
 
 
 @pytest.mark.parametrize("slopes", [1, 6])
 def test_prelu_forward_equals_the_masked_definition_in_values_and_gradients(slopes):
     torch.manual_seed(0)
     prelu = LinearizablePReLU(slopes)
-    prelu.alpha.data.uniform_(-0.5, 1.5)
+    flat = slopes_of(prelu).alpha
+    flat.data.uniform_(-0.5, 1.5)
     x = torch.randn(4, 6, 5, 5, requires_grad=True)
     upstream = torch.randn(4, 6, 5, 5)
     prelu(x).backward(upstream)
-    got = (prelu(x).detach(), x.grad.clone(), prelu.alpha.grad.clone())
-    x.grad, prelu.alpha.grad = None, None
+    got = (prelu(x).detach(), x.grad.clone(), flat.grad.clone())
+    x.grad, flat.grad = None, None
     alpha = prelu.alpha.view(1, -1, 1, 1) if slopes > 1 else prelu.alpha
     expected_out = torch.where(x >= 0, x, alpha * x)  # phi_alpha of the paper, Section 3
     expected_out.backward(upstream)
     assert torch.equal(got[0], expected_out.detach())
-    assert torch.allclose(got[1], x.grad) and torch.allclose(got[2], prelu.alpha.grad, atol=1e-6)
+    assert torch.allclose(got[1], x.grad) and torch.allclose(got[2], flat.grad, atol=1e-6)
+
+
+class DtypeProbe(Extension):
+    """Records the dtype of every PReLU output in training."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def prepare(self, model, data):
+        for act in prelus(model):
+            act.register_forward_hook(lambda m, inputs, out: self.seen.append(out.dtype) if m.training else None)
+        return model
+
+
+def test_post_training_runs_in_bf16_autocast_on_the_cpu(sample, monkeypatch):
+    # train refuses bf16 on a CPU without bf16 kernels, where it is slow; a width-8 tower is quick anyway
+    monkeypatch.setattr(train_module, "cpu_has_bf16_kernels", lambda: True, raising=False)
+    start = tiny_start(model="tower", model_args=dict(depth=2, width=8))
+    start_state = build_model("tower", sample.in_channels, sample.num_classes, **start.model_kwargs).state_dict()
+    cfg = post_train_config(start, "channel", 0.5, epochs=1, lr=0.01, train_images=64, batch_size=32, alpha_lr=0.05)
+    seen = []
+    record, model = train(dataclasses.replace(cfg, precision="bf16"), progress=False,
+                          extensions=[PostTraining(cfg, start_state), DtypeProbe(seen)])
+    assert record["status"] == "ok" and record["precision"] == "bf16-autocast"
+    assert math.isfinite(record["final"]["test_loss"]) and math.isfinite(record["final"]["l05_penalty"])
+    assert seen and set(seen) == {torch.bfloat16}  # the PReLUs ran in bf16 ...
+    slopes = slopes_of(model)
+    assert slopes.alpha.dtype == torch.float32 and (slopes.alpha != 0).any()  # ... and trained fp32 slopes
+    assert record["linearization"]["slopes"] == slopes.alpha.numel()
+

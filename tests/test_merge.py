@@ -65,6 +65,12 @@ def test_merge_fuses_runs_of_linear_layers_and_keeps_the_function_in_the_interio
     assert ((interior(after, margin) - exact).norm() / exact.norm()).item() < 1e-4
     assert not torch.allclose(before, after, atol=1e-4)  # the zero-padding rim does differ
     assert len(prelus(model)) == 5  # the original is untouched
+    # the merged net's one flat slope tensor holds only its own PReLUs' slopes, so its parameter
+    # count is that of its convs, head and remaining slopes
+    slopes = sum(a.alpha.numel() for a in prelus(merged))
+    assert merged.linearization_slopes.alpha.numel() == slopes < model.linearization_slopes.alpha.numel()
+    assert parameter_count(merged) == sum(p.numel() for n, p in merged.named_parameters()
+                                          if not n.startswith("linearization_slopes")) + slopes
 
 
 def test_merge_without_linear_layers_changes_nothing():

@@ -4,7 +4,7 @@ import torch
 
 from resdepth import train as train_module
 from resdepth.config import RunConfig
-from resdepth.errors import StoreError
+from resdepth.errors import ConfigError, StoreError
 from resdepth.results import run_or_load
 from resdepth.store import Store
 from resdepth.train import Extension, lr_factor, parameter_groups, train
@@ -117,6 +117,13 @@ def test_flagged_parameters_get_no_weight_decay():
     assert groups[1]["weight_decay"] == 0.0 and groups[1]["params"][0] is model[1].weight
 
 
+def test_cpu_bf16_without_bf16_kernels_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(train_module, "cpu_has_bf16_kernels", lambda: False)
+    with pytest.raises(ConfigError, match="precision 'bf16' needs a CPU with bf16 kernels.*use precision 'fp32'"):
+        train(small(precision="bf16"), progress=False)
+
+
+@pytest.mark.skipif(not train_module.cpu_has_bf16_kernels(), reason="this CPU has no bf16 kernels (AVX512-BF16/AMX)")
 def test_cpu_bf16_autocast_is_opt_in_and_recorded():
     fp32, _ = train(small(), progress=False)
     bf16, _ = train(small(precision="bf16"), progress=False)

@@ -12,6 +12,11 @@ passed through that window and is frozen too (large steps near 1 otherwise oscil
 ``granularity="channel"`` gives one alpha per channel (variable depth); ``"layer"`` one alpha per
 layer (fixed depth). Slopes get no weight decay.
 
+All slopes of a net live in one flat tensor (``Slopes``, at ``model.linearization_slopes``), so
+the penalty and the freeze rule cost a few element-wise ops per step, not a few per layer; each
+``LinearizablePReLU`` reads its slice. The net's state_dict therefore holds
+``linearization_slopes.{alpha,frozen,side}`` instead of an ``alpha``, ``frozen`` and ``side`` per PReLU.
+
 Post-training runs through the same loop and store as every run: a ``RunConfig`` with
 ``start_from`` (the stored start run), ``linearize`` (the granularity) and ``omega``, built by
 ``post_train_config``; ``resdepth.posttraining.PostTraining`` is what it adds to the loop.
@@ -26,41 +31,91 @@ from .errors import ConfigError
 from .models import build_model
 
 GRANULARITIES = ("channel", "layer")
+SLOPES = "linearization_slopes"  # the attribute under which a net (or a stand-alone PReLU) owns its Slopes
 
 
-class LinearizablePReLU(nn.Module):
-    """PReLU with slopes ``alpha`` (one per channel, or one in all) and a mask of frozen slopes."""
+class Slopes(nn.Module):
+    """Every slope of a linearized net in one flat tensor, with one flat mask and one flat sign.
 
-    def __init__(self, num_slopes: int):
+    ``alpha`` (a parameter without weight decay), ``frozen`` (slopes fixed at 1) and ``side``
+    (sign(alpha - 1) at the last freeze, -1 at the start) are concatenations of the PReLUs' slopes,
+    ``counts[i]`` of them for the i-th PReLU in module order. The penalty and the freeze rule are
+    then a handful of element-wise ops per training step, however many layers the net has.
+    """
+
+    def __init__(self, counts):
         super().__init__()
-        self.alpha = nn.Parameter(torch.zeros(num_slopes))
+        self.counts = tuple(counts)
+        total = sum(self.counts)
+        self.alpha = nn.Parameter(torch.zeros(total))
         self.alpha.no_weight_decay = True
-        self.register_buffer("frozen", torch.zeros(num_slopes, dtype=torch.bool))
-        self.register_buffer("side", torch.full((num_slopes,), -1.0))  # sign(alpha - 1) when last seen
-        self.alpha.register_hook(lambda grad: grad.masked_fill(self.frozen, 0.0))
+        self.register_buffer("frozen", torch.zeros(total, dtype=torch.bool))
+        self.register_buffer("side", torch.full((total,), -1.0))  # sign(alpha - 1) when last seen
+        self.alpha.register_hook(self.drop_frozen_gradient)
 
-    def forward(self, x):
-        # F.prelu: the same values and gradients as torch.where(x >= 0, x, alpha * x), 1.3-2.5x faster
-        return F.prelu(x, self.alpha.to(x.dtype))
+    def drop_frozen_gradient(self, grad):
+        return grad.masked_fill(self.frozen, 0.0)
 
-    def penalty(self) -> torch.Tensor:
-        """sum over unfrozen slopes of |1 - alpha|^0.5."""
+    def extra_repr(self) -> str:
+        return f"slopes={self.alpha.numel()}, layers={len(self.counts)}"
+
+    def penalty_terms(self) -> torch.Tensor:
+        """|1 - alpha|^0.5 for every slope, 0 for a frozen one."""
         # masks instead of boolean indexing, so no device sync: frozen slopes enter the sqrt as 1
         # (a finite gradient, then discarded) and add 0
         gap = torch.where(self.frozen, torch.ones_like(self.alpha), (1 - self.alpha).abs())
-        return torch.where(self.frozen, torch.zeros_like(gap), gap.sqrt()).sum()
+        return torch.where(self.frozen, torch.zeros_like(gap), gap.sqrt())
 
     @torch.no_grad()
-    def freeze(self, threshold: float = 0.01) -> torch.Tensor:
-        """Freeze every slope within ``threshold`` of 1, or that crossed 1 since the last call, at
-        exactly 1; return how many are frozen, as a 0-d tensor (it runs after every training step,
-        so it never waits for the device)."""
+    def freeze(self, threshold: float) -> torch.Tensor:
+        """The freeze rule: frozen |= |alpha - 1| < threshold or sign(alpha - 1) * side < 0; then
+        side = sign(alpha - 1) and alpha = 1 where frozen. Returns the number frozen (0-d tensor).
+        (``side`` starts at -1, so a slope above 1 at the first call counts as crossed.)"""
         offset = self.alpha - 1
         crossed = torch.sign(offset) * self.side < 0
         self.frozen |= (offset.abs() < threshold) | crossed
         self.side.copy_(torch.sign(offset))
         self.alpha.masked_fill_(self.frozen, 1.0)
         return self.frozen.sum()
+
+
+class LinearizablePReLU(nn.Module):
+    """PReLU with ``num_slopes`` slopes (one per channel, or one in all): ``alpha`` and ``frozen``
+    are its slice [offset, offset + num_slopes) of a ``Slopes``. Made alone it owns a ``Slopes`` of
+    its own; ``to_prelu`` and ``share_slopes`` point every PReLU of a net at the net's one ``Slopes``."""
+
+    def __init__(self, num_slopes: int):
+        super().__init__()
+        self.count = num_slopes
+        own = Slopes([num_slopes])
+        setattr(self, SLOPES, own)  # registered: a stand-alone PReLU owns its slopes
+        self.bind(own, 0)
+
+    def bind(self, slopes: Slopes, offset: int) -> None:
+        """Read the slopes [offset, offset + count) of ``slopes`` from now on."""
+        object.__setattr__(self, "slopes", slopes)  # a reference, not a submodule: its owner holds it
+        self.offset = offset
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """A view of this PReLU's slopes: ``alpha.data.fill_(1.0)`` writes through, while
+        ``alpha.data = t`` would only rebind a temporary view."""
+        return self.slopes.alpha[self.offset: self.offset + self.count]
+
+    @property
+    def frozen(self) -> torch.Tensor:
+        return self.slopes.frozen[self.offset: self.offset + self.count]
+
+    @property
+    def side(self) -> torch.Tensor:
+        return self.slopes.side[self.offset: self.offset + self.count]
+
+    def extra_repr(self) -> str:
+        return f"slopes={self.count}, offset={self.offset}"
+
+    def forward(self, x):
+        # F.prelu: the same values and gradients as torch.where(x >= 0, x, alpha * x), 1.3-2.5x faster
+        return F.prelu(x, self.alpha.to(x.dtype))
 
     def nonlinear_fraction(self) -> float:
         """p: the fraction of this layer's units that are still nonlinear (not frozen at 1)."""
@@ -69,7 +124,8 @@ class LinearizablePReLU(nn.Module):
 
 @torch.no_grad()
 def to_prelu(model: nn.Module, example_input: torch.Tensor, granularity: str = "channel") -> nn.Module:
-    """Replace every ``nn.ReLU`` of ``model`` by a ``LinearizablePReLU`` with slopes 0, in place.
+    """Replace every ``nn.ReLU`` of ``model`` by a ``LinearizablePReLU`` with slopes 0, in place;
+    all slopes then live in one ``Slopes``, ``model.linearization_slopes`` (``share_slopes``).
 
     ``example_input`` (one batch) is run once to find each ReLU's channel count.
     """
@@ -93,8 +149,30 @@ def to_prelu(model: nn.Module, example_input: torch.Tensor, granularity: str = "
     for name, count in channels.items():
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        prelu = LinearizablePReLU(count if granularity == "channel" else 1)
-        setattr(parent, child, prelu.to(example_input.device))
+        setattr(parent, child, LinearizablePReLU(count if granularity == "channel" else 1))
+    share_slopes(model)
+    slopes_of(model).to(example_input.device)
+    return model
+
+
+@torch.no_grad()
+def share_slopes(model: nn.Module) -> nn.Module:
+    """Gather the slopes of every PReLU of ``model`` (their current values, masks and signs), in
+    module order, into one new ``Slopes`` at ``model.linearization_slopes``, and point each PReLU at
+    its slice; any ``Slopes`` that ``model`` or its modules owned before are dropped. In place."""
+    acts = prelus(model)
+    slopes = Slopes([act.count for act in acts])
+    if acts:
+        slopes.to(acts[0].alpha.device, acts[0].alpha.dtype)
+        for flat, name in ((slopes.alpha, "alpha"), (slopes.frozen, "frozen"), (slopes.side, "side")):
+            flat.copy_(torch.cat([getattr(act, name) for act in acts]))
+    for owner in [m for m in model.modules() if SLOPES in m._modules]:
+        delattr(owner, SLOPES)
+    offset = 0
+    for act in acts:
+        act.bind(slopes, offset)
+        offset += act.count
+    setattr(model, SLOPES, slopes)
     return model
 
 
@@ -108,15 +186,35 @@ def prelus(model: nn.Module) -> list:
     return [m for m in model.modules() if isinstance(m, LinearizablePReLU)]
 
 
+def slopes_of(model: nn.Module) -> Slopes:
+    """The ``Slopes`` that ``model`` owns (``to_prelu``, ``share_slopes``, or a stand-alone PReLU)."""
+    slopes = getattr(model, SLOPES, None)
+    if not isinstance(slopes, Slopes):
+        raise ValueError(f"{type(model).__name__} owns no linearization slopes: call to_prelu or share_slopes first")
+    return slopes
+
+
 def l05_penalty(model: nn.Module) -> torch.Tensor:
-    """sum over every unfrozen slope of the model of |1 - alpha|^0.5."""
-    terms = [m.penalty() for m in prelus(model)]
-    return torch.stack(terms).sum() if terms else torch.zeros(())
+    """sum over every unfrozen slope of the model of |1 - alpha|^0.5, one reduction over the flat
+    slopes (the training objective's term: its gradient is what counts)."""
+    return slopes_of(model).penalty_terms().sum()
+
+
+@torch.no_grad()
+def layerwise_l05_penalty(model: nn.Module) -> torch.Tensor:
+    """The same sum, summed layer by layer and then over the layers: the order of the stored
+    results (in fp32 another order may change the last bits), for logging."""
+    slopes = slopes_of(model)
+    if not slopes.counts:
+        return slopes.alpha.new_zeros(())
+    return torch.stack([layer.sum() for layer in slopes.penalty_terms().split(slopes.counts)]).sum()
 
 
 def freeze_linear_units(model: nn.Module, threshold: float = 0.01) -> torch.Tensor:
-    """Apply the freeze rule to every PReLU; return the number of frozen (linear) units (0-d tensor)."""
-    return sum(m.freeze(threshold) for m in prelus(model))
+    """Apply the freeze rule (``Slopes.freeze``) to every slope of the model at once; return the
+    number of frozen (linear) units as a 0-d tensor (it runs after every training step, so it
+    never waits for the device)."""
+    return slopes_of(model).freeze(threshold)
 
 
 def nonlinear_fractions(model: nn.Module) -> dict:
@@ -126,7 +224,7 @@ def nonlinear_fractions(model: nn.Module) -> dict:
 
 def slope_count(model: nn.Module) -> int:
     """The number of learnable slopes: the parameters that linearization adds."""
-    return sum(m.alpha.numel() for m in prelus(model))
+    return sum(m.count for m in prelus(model))
 
 
 # ----------------------------------------------------------------------------- post-training

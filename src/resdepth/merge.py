@@ -21,7 +21,7 @@ import copy
 import torch
 from torch import nn
 
-from .linearize import LinearizablePReLU
+from .linearize import LinearizablePReLU, share_slopes
 
 
 def is_linear(activation: nn.Module) -> bool:
@@ -85,6 +85,7 @@ def merge_linear_layers(model: nn.Module) -> nn.Module:
         body.append(nn.Sequential(_fuse(run), nn.Identity()))
     merged = copy.deepcopy(model)
     merged.body = nn.Sequential(*body)
+    share_slopes(merged)  # one flat slope tensor again, without the slopes of the merged-away PReLUs
     return merged
 
 

@@ -3,14 +3,17 @@
 *ResNets Are Deeper Than You Think*, Section 3: the stored start network is loaded and fused
 (RepVGG's reparameterization), each ReLU becomes a PReLU with slope alpha = 0, and the objective
 becomes cross-entropy + omega * sum_i |1 - alpha_i|^0.5. After every step the freeze rule sets
-slopes with |alpha - 1| < threshold to exactly 1. Each evaluation logs the NAPL and the penalty;
+slopes with |alpha - 1| < threshold, or that crossed 1 since the last step, to exactly 1. Penalty
+and freeze are each one vectorised pass over the net's flat slopes (``resdepth.linearize.Slopes``).
+Each evaluation logs the NAPL and the penalty (summed layer by layer, as the stored results were);
 the record stores the final NAPL, the slope count and every layer's nonlinear fraction.
 """
 
 from .config import RunConfig
 from .data import normalize
 from .errors import StoreError
-from .linearize import freeze_linear_units, l05_penalty, linearizable, nonlinear_fractions, slope_count
+from .linearize import (freeze_linear_units, l05_penalty, layerwise_l05_penalty, linearizable, nonlinear_fractions,
+                        slope_count)
 from .pathlength import napl
 from .train import Extension
 
@@ -37,7 +40,7 @@ class PostTraining(Extension):
         freeze_linear_units(model, self.threshold)
 
     def metrics(self, model) -> dict:
-        return {"napl": napl(model), "l05_penalty": l05_penalty(model).item()}
+        return {"napl": napl(model), "l05_penalty": layerwise_l05_penalty(model).item()}
 
     def summary(self, model) -> dict:
         return {"napl": napl(model), "slopes": slope_count(model), "nonlinear_fractions": nonlinear_fractions(model),

@@ -30,11 +30,11 @@ from tqdm import tqdm
 
 from .config import RunConfig
 from .data import DeviceLoader, eval_batches, load_dataset
-from .errors import StoreError
+from .errors import ConfigError, StoreError
 from .models import build_model
 from .files import atomic_torch_save
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: post-training slopes as one flat tensor (resdepth.linearize.Slopes)
 
 
 class Extension:
@@ -81,9 +81,18 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+def cpu_has_bf16_kernels() -> bool:
+    """Whether oneDNN has fast bf16 convolutions on this CPU (AVX512-BF16 or AMX)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def autocast_policy(device: torch.device, precision: str = "auto"):
     """(name, context factory) of the mixed-precision policy: bf16 autocast of convolutions and
-    matmuls on CUDA, and on the CPU only when asked for."""
+    matmuls on CUDA, and on the CPU only when asked for, on a CPU with bf16 kernels."""
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_kernels():
+        raise ConfigError(f"precision 'bf16' needs a CPU with bf16 kernels (AVX512-BF16 or AMX); this one has "
+                          f"{torch.backends.cpu.get_cpu_capability()}, where bf16 convolutions run 100x slower than "
+                          f"fp32; use precision 'fp32' (or 'auto') here, or a GPU")
     if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
         return "bf16-autocast", lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return "fp32", contextlib.nullcontext
@@ -158,8 +167,11 @@ def load_checkpoint(path: Path, key: str) -> dict:
         raise StoreError(
             f"checkpoint {path} is corrupt ({type(exc).__name__}); delete it to restart this run from step 0"
         ) from None
-    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
+    if not isinstance(state, dict) or "version" not in state:
         raise StoreError(f"checkpoint {path} is not a resdepth checkpoint; move or delete it to restart the run")
+    if state["version"] != CHECKPOINT_VERSION:
+        raise StoreError(f"checkpoint {path} was written by another resdepth (checkpoint version {state['version']}, "
+                         f"this one reads {CHECKPOINT_VERSION}); delete it to restart the run from step 0")
     if state.get("config_key") != key:
         raise StoreError(
             f"checkpoint {path} belongs to config {state.get('config_key')}, not {key}; delete it to restart"
