@@ -94,6 +94,11 @@ def test_a_stacked_sweep_stores_ordinary_records_and_drops_its_checkpoint(isolat
     assert every_result_parses(isolated_store) == 3
     with pytest.raises(ConfigError, match="stack must be true, false or 'auto'"):
         sweep(configs, progress=False, stack="yes")
+    with pytest.raises(ConfigError, match="stack_size must be an integer >= 1"):
+        sweep(configs, progress=False, stack=False, stack_size=0)
+    for bad in (0, 1.5, "half"):
+        with pytest.raises(ConfigError, match="gpus_per_unit must lie in"):
+            sweep(configs, progress=False, executor="ray", gpus_per_unit=bad)
 
 
 def test_unknown_executor_is_a_clear_error():

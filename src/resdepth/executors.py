@@ -155,8 +155,6 @@ def _on_ray(units, job, checkpoints, address, max_retries, start_states, gpus_pe
     if not ray.is_initialized():
         local = address is None
         ray.init(address=address, log_to_driver=False, **({"include_dashboard": False} if local else {}))
-    if not 0 < gpus_per_unit <= 1:
-        raise ConfigError(f"gpus_per_unit must lie in (0, 1] (a fraction of a GPU per unit); got {gpus_per_unit!r}")
     gpus = gpus_per_unit if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     task = ray.remote(train_unit).options(
         num_gpus=gpus, num_cpus=1, max_retries=max_retries, retry_exceptions=False, name="resdepth_train_unit")

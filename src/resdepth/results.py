@@ -53,6 +53,11 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
         raise ConfigError(f"unknown executor {executor!r}; choose one of auto, {', '.join(EXECUTORS)}")
     if stack not in (True, False, "auto"):
         raise ConfigError(f"stack must be true, false or 'auto' (on CUDA only); got {stack!r}")
+    if isinstance(gpus_per_unit, bool) or not isinstance(gpus_per_unit, (int, float)) or not 0 < gpus_per_unit <= 1:
+        raise ConfigError(f"gpus_per_unit must lie in (0, 1] (a fraction of a GPU per run or stack); "
+                          f"got {gpus_per_unit!r}")
+    if isinstance(stack_size, bool) or not isinstance(stack_size, int) or stack_size < 1:
+        raise ConfigError(f"stack_size must be an integer >= 1 (the most runs in one stack); got {stack_size!r}")
     stacking = stack is True or (stack == "auto" and pick_device(device).type == "cuda")
     configs = list(configs)
     starts = {c.start_from for c in configs if c.start_from}
