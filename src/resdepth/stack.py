@@ -37,7 +37,7 @@ from .data import DeviceLoader, eval_batches, load_dataset
 from .errors import ConfigError
 from .models import build_model
 from .train import (CHECKPOINT_VERSION, autocast_policy, device_name, load_checkpoint, lr_factor, pick_device,
-                    rng_states, save_checkpoint, set_rng_states, evaluation_split)
+                    evaluation_split, rng_states, save_checkpoint, set_rng_states)
 
 RUN_FIELDS = ("seed", "lr")  # config fields that may differ between the runs of a stack
 
@@ -155,9 +155,11 @@ def per_run_lr(params: list, lrs: torch.Tensor) -> list:
 
 
 @torch.no_grad()
-def stacked_sgd_step(params: list, buffers: list, lrs: list, momentum: float, weight_decay: float) -> list:
+def stacked_sgd_step(params: list, buffers: list, lrs: list, momentum: float, weight_decay: float,
+                     schedule_factor: float = 1.0) -> list:
     """SGD with momentum as ``torch.optim.SGD`` (no dampening, no Nesterov), with a learning rate
-    per run: g <- grad + wd p;  b <- m b + g (b = g on the first step);  p <- p - lr_k b.
+    per run: g <- grad + wd p;  b <- m b + g (b = g on the first step);  p <- p - f lr_k b, where
+    ``lrs`` are the base rates of ``per_run_lr`` (built once) and f the schedule's factor.
     Returns the momentum buffers (``None`` entries are created)."""
     grads = [p.grad for p in params]
     if weight_decay:
@@ -167,7 +169,7 @@ def stacked_sgd_step(params: list, buffers: list, lrs: list, momentum: float, we
     else:
         torch._foreach_mul_(buffers, momentum)
         torch._foreach_add_(buffers, grads)
-    torch._foreach_sub_(params, torch._foreach_mul(buffers, lrs))
+    torch._foreach_add_(params, torch._foreach_mul(buffers, lrs), alpha=-schedule_factor)
     return buffers
 
 
@@ -259,7 +261,7 @@ def train_stack(configs: list, device=None, checkpoint_path=None, checkpoint_eve
         models.append(model.to(device, memory_format=torch.channels_last))
     stacked = stack_models(models).to(device, memory_format=torch.channels_last)
     params = list(stacked.parameters())
-    base_lrs = torch.tensor([c.lr for c in configs], device=device)
+    base_lrs = per_run_lr(params, torch.tensor([c.lr for c in configs], device=device))  # once, not per step
     buffers = [None] * len(params)
     loaders = [DeviceLoader(train_x, train_y, c.batch_size, data.mean, data.std, device, c.seed, c.augment)
                for c in configs]
@@ -294,8 +296,7 @@ def train_stack(configs: list, device=None, checkpoint_path=None, checkpoint_eve
         for p in params:
             p.grad = None
         losses.sum().backward()
-        buffers = stacked_sgd_step(params, buffers, per_run_lr(params, base_lrs * factor(step)), cfg.momentum,
-                                   cfg.weight_decay)
+        buffers = stacked_sgd_step(params, buffers, base_lrs, cfg.momentum, cfg.weight_decay, factor(step))
         loss_sum += losses.detach() * len(ys[0])
         correct += (logits.detach().argmax(2) == ys).sum(1)
         count, interval[1], step = count + len(ys[0]), interval[1] + len(ys[0]), step + 1
