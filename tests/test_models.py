@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from resdepth import function_space
+from resdepth.config import RunConfig
 from resdepth.errors import ConfigError
 from resdepth.models import (
     ACTIVATIONS,
@@ -42,6 +43,50 @@ def test_tower_feature_shapes_and_parts_compose():
     for block in tower.blocks:
         manual = manual + tower.lam * block(manual)
     torch.testing.assert_close(tower.decoder(manual), tower(x))
+
+
+def hand_same_max_pool(x, kernel=3, stride=2):
+    """Flax 'SAME' max pooling by hand, one output pixel at a time: output i covers input rows
+    i*stride - before ... with before = total // 2, total = (out - 1) * stride + kernel - size."""
+    size = x.shape[-1]
+    out = (size + stride - 1) // stride
+    before = max((out - 1) * stride + kernel - size, 0) // 2
+    result = torch.empty(*x.shape[:-2], out, out)
+    for i in range(out):
+        for j in range(out):
+            rows = [r for r in range(i * stride - before, i * stride - before + kernel) if 0 <= r < size]
+            cols = [c for c in range(j * stride - before, j * stride - before + kernel) if 0 <= c < size]
+            result[..., i, j] = x[..., rows, :][..., cols].amax(dim=(-2, -1))
+    return result
+
+
+def test_stem_pool_is_flax_same_padding():
+    from resdepth.models.tower import same_pad
+    assert same_pad(16, 3, 2) == (0, 1)  # Flax 'SAME' on the stem's 16x16 map: nothing before, 1 after
+    assert same_pad(15, 3, 2) == (1, 1) and same_pad(8, 2, 2) == (0, 0)
+    tower = ResidualTower(depth=1, width=4, in_channels=1).eval()
+    x = torch.randn(2, 1, 32, 32)
+    pre_pool = torch.nn.Sequential(*list(tower.encoder)[:3])(x)  # conv -> BN -> ReLU: a 4 x 16 x 16 map
+    assert pre_pool.shape[-1] == 16
+    torch.testing.assert_close(tower.encoder(x), hand_same_max_pool(pre_pool), rtol=0, atol=0)
+    # negative inputs: a padded pixel must never win the max (it is -inf, not 0)
+    negative = -torch.rand(1, 2, 16, 16) - 1
+    torch.testing.assert_close(tower.encoder[3](negative), hand_same_max_pool(negative), rtol=0, atol=0)
+
+
+def test_symmetric_stem_pool_differs_and_is_labelled():
+    x = torch.randn(2, 1, 32, 32)
+    torch.manual_seed(0)
+    same = ResidualTower(depth=1, width=4, in_channels=1).eval()
+    torch.manual_seed(0)
+    symmetric = ResidualTower(depth=1, width=4, in_channels=1, stem_pool="symmetric").eval()
+    pre_pool = torch.nn.Sequential(*list(same.encoder)[:3])(x)
+    moved = (same.encoder[3](pre_pool) != symmetric.encoder[3](pre_pool)).float().mean().item()
+    assert 0.5 < moved < 0.9  # most pooled values move (the issue measured 69%)
+    assert build_model("tower", 1, 10, depth=1, width=4).stem_pool == "same"
+    assert dict(RunConfig(model_args=dict(depth=2, width=4), epochs=1).model_args)["stem_pool"] == "same"
+    with pytest.raises(ConfigError, match="stem_pool must be 'same'"):
+        RunConfig(model_args=dict(depth=2, width=4, stem_pool="valid"), epochs=1)
 
 
 @pytest.mark.parametrize("lam, depth, expected", [
@@ -140,7 +185,7 @@ NAMES = ["tower", "resnet56", "plain56", "resnet20", "plain20", "repvgg_a0", "re
 
 # Stored results are named by a hash of the config, model defaults included: these must never change.
 PINNED_DEFAULTS = {
-    "tower": {"width": 256, "lam": "1/sqrt(n)", "batchnorm": False, "activation": "relu"},
+    "tower": {"width": 256, "lam": "1/sqrt(n)", "batchnorm": False, "activation": "relu", "stem_pool": "same"},
     "resnet56": {},
     "plain56": {},
     "resnet20": {},
@@ -171,7 +216,7 @@ def test_model_defaults_are_pinned(name):
 
 
 def test_model_arg_names():
-    assert model_arg_names("tower") == ["depth", "width", "lam", "batchnorm", "activation"]
+    assert model_arg_names("tower") == ["depth", "width", "lam", "batchnorm", "activation", "stem_pool"]
     assert model_arg_names("resnet56") == []
     assert model_arg_names("repvgg_a1") == ["width_scale"]
 
@@ -187,7 +232,7 @@ def test_one_activation_table():
 
 def test_check_model_args_merges_over_defaults_and_keeps_values():
     assert check_model_args("tower", {"depth": 4, "lam": "1"}) == {
-        "depth": 4, "width": 256, "lam": "1", "batchnorm": False, "activation": "relu"}
+        "depth": 4, "width": 256, "lam": "1", "batchnorm": False, "activation": "relu", "stem_pool": "same"}
     assert check_model_args("repvgg_a0", {}) == {"width_scale": 1.0}
     assert check_model_args("repvgg_a0", {"width_scale": 3}) == {"width_scale": 3}  # 3 * 1280 = 3840 <= 4096
     assert check_model_args("repvgg_a2", {"width_scale": 4096 / 1408}) == {"width_scale": 4096 / 1408}

@@ -2,6 +2,7 @@
 
     python -m resdepth train --model tower --depth 16 --lam '1/sqrt(n)' --epochs 1
     python -m resdepth sweep table1_depth_scaling --profile paper --executor ray --address auto
+    python -m resdepth sweep table1_depth_scaling --budget book_v2     # a chapter's next book budget
 
 ``train`` trains one run through the results store (a finished run is loaded, not re-run), shows
 a progress bar, and prints the final test accuracy. ``sweep`` runs a chapter's whole grid (the
@@ -60,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sweep", help="run a chapter's grid of runs (finished runs are skipped)")
     s.add_argument("experiment", help=f"a chapter that trains: {', '.join(trained_experiments())}")
     s.add_argument("--profile", default="book", help="smoke, book or paper: the budgets in src/resdepth/experiments/")
+    s.add_argument("--budget", help="another of the chapter's budgets than the profile's own, e.g. book_v2 "
+                                    "(a book budget trained ahead of replacing 'book'); the profile picks the store")
     s.add_argument("--executor", default="auto",
                    help="auto (default: processes on a CPU of several cores, else local), local, processes or ray")
     s.add_argument("--address", help="ray: the cluster address ('auto', 'ray://head:10001'); none starts Ray here")
@@ -97,12 +100,12 @@ def run_sweep(args) -> int:
     if args.experiment not in trained_experiments():
         raise ConfigError(f"unknown experiment {args.experiment!r} to sweep; the chapters that train are: "
                           f"{', '.join(trained_experiments())}")
-    configs = sweep_configs(args.experiment, args.profile)
+    configs = sweep_configs(args.experiment, args.profile, args.budget)
     records = sweep(configs, Store(profile=args.profile), device=args.device, executor=args.executor,
                     address=args.address, workers=args.workers, max_retries=args.max_retries, stack=args.stack,
                     stack_size=args.stack_size, gpus_per_unit=args.gpus_per_unit)
     diverged = sum(r["status"] == "diverged" for r in records)
-    print(f"{args.experiment} ({args.profile}): {len(records)} runs stored, {diverged} diverged")
+    print(f"{args.experiment} ({args.budget or args.profile}): {len(records)} runs stored, {diverged} diverged")
     return 0
 
 

@@ -182,7 +182,8 @@ def embedding_check(tower: ResidualTower, x: torch.Tensor, y: torch.Tensor) -> d
         raise ValueError("the embedding check needs a tower of depth >= 2")
     first = next(tower.parameters())
     shallow = ResidualTower(tower.depth - 1, tower.width, tower.lam, tower.batchnorm, tower.activation,
-                            in_channels=tower.encoder[0].in_channels, num_classes=tower.decoder.fc.out_features)
+                            in_channels=tower.encoder[0].in_channels, num_classes=tower.decoder.fc.out_features,
+                            stem_pool=tower.stem_pool)
     shallow = shallow.to(first.device, first.dtype)
     state = {k: v for k, v in tower.state_dict().items() if not k.startswith(f"blocks.{tower.depth - 1}.")}
     shallow.load_state_dict(state)

@@ -36,14 +36,16 @@ def experiment(name: str):
     return EXPERIMENTS[name]
 
 
-def resolve(name: str, profile: str, **overrides) -> dict:
-    """The settings of experiment ``name`` in ``profile``, with every non-None override applied."""
-    return resolve_settings(name, experiment(name).BUDGETS, profile, **overrides)
+def resolve(name: str, profile: str, budget: str | None = None, **overrides) -> dict:
+    """The settings of experiment ``name`` in ``profile`` (its ``budget``, by default the profile's
+    own), with every non-None override applied."""
+    return resolve_settings(name, experiment(name).BUDGETS, profile, budget, **overrides)
 
 
-def sweep_configs(name: str, profile: str) -> list:
-    """Every run of experiment ``name`` in ``profile``, built exactly as its chapter builds them."""
-    return experiment(name).configs(resolve(name, profile))
+def sweep_configs(name: str, profile: str, budget: str | None = None) -> list:
+    """Every run of experiment ``name`` in ``profile`` (its ``budget``, by default the profile's
+    own), built exactly as its chapter builds them."""
+    return experiment(name).configs(resolve(name, profile, budget))
 
 
 def trained_experiments() -> list:

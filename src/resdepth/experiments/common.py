@@ -44,13 +44,19 @@ def _same_kind(new, default) -> bool:
     return isinstance(new, type(default))
 
 
-def resolve_settings(name: str, budgets: dict, profile: str, **overrides) -> dict:
+def resolve_settings(name: str, budgets: dict, profile: str, budget: str | None = None, **overrides) -> dict:
     """The settings of experiment ``name`` in ``profile``, with every non-None override applied.
 
+    ``budget`` picks another of the module's budgets than the profile's own (e.g. "book_v2", a
+    book budget being trained before it replaces "book"); the profile still decides the store.
     An override with an unknown name, or of another kind than the budget's value (a number where
     a list is due), raises ``ConfigError`` with one line that says what to write instead.
     """
-    settings = dict(budgets[check_profile(profile)])
+    check_profile(profile)
+    budget = budget or profile
+    if budget not in budgets:
+        raise ConfigError(f"{name} has no budget {budget!r}; it has: {', '.join(budgets)}")
+    settings = dict(budgets[budget])
     for key, value in overrides.items():
         if key not in settings:
             near = difflib.get_close_matches(key, settings, n=1)

@@ -36,6 +36,7 @@ BUDGETS = {
         "dataset": "sample",  # the committed 1,600-image Fashion-MNIST sample (never results)
         "depth": 4,  # residual blocks n
         "width": 8,  # channels of the tower
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
         "epochs": 1,  # passes over the training set (None: use steps)
         "steps": None,  # SGD steps (None: use epochs)
         "lams": ["0", "n^-1", "n^-0.5", "1"],  # λ rules swept, one run per λ and seed
@@ -49,6 +50,8 @@ BUDGETS = {
         "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
         "depth": 16,  # residual blocks n (the paper's)
         "width": 16,  # channels of the tower
+        "stem_pool": "symmetric",  # the stem's max-pool padding: 1 pixel each side, as these stored runs were
+        #                              trained (Flax's "same" is the paper's; see resdepth.models.tower)
         "epochs": 2,  # passes over the training set (1,874 steps at batch 64)
         "steps": None,  # SGD steps (None: use epochs)
         "lams": list(LAMBDA_SWEEP),  # λ rules swept, one run per λ and seed (the paper's ten)
@@ -62,6 +65,7 @@ BUDGETS = {
         "dataset": "cifar10",  # 50,000 training images, 32x32 RGB
         "depth": 16,  # residual blocks n
         "width": 256,  # channels of the tower
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
         "epochs": None,  # passes over the training set (None: use steps)
         "steps": 100_000,  # SGD steps (about 80 epochs at batch 64)
         "lams": list(LAMBDA_SWEEP),  # λ rules swept, one run per λ and seed
@@ -103,7 +107,8 @@ def configs(settings: dict) -> list:
     return [
         RunConfig(
             experiment=NAME, model="tower",
-            model_args=dict(depth=settings["depth"], width=settings["width"], lam=lam, batchnorm=False),
+            model_args=dict(depth=settings["depth"], width=settings["width"], lam=lam, batchnorm=False,
+                            stem_pool=settings["stem_pool"]),
             dataset=settings["dataset"], batch_size=settings["batch_size"], lr=settings["lr"], momentum=0.9,
             seed=seed, eval_every=settings["eval_every"], gc_images=settings["gc_images"], **budget,
         )

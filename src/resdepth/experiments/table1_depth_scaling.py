@@ -25,43 +25,91 @@ NAME = "table1_depth_scaling"
 TITLE = "Table 1: trainable depth without BatchNorm"
 TRAINS = True
 
+# Rows of Table 1: (lambda rule, BatchNorm in the branches).
+TABLE1_ROWS = {
+    "λ=1 with BN": dict(lam="1", batchnorm=True),
+    "λ=1 without BN": dict(lam="1", batchnorm=False),
+    "λ=1/n without BN": dict(lam="1/n", batchnorm=False),
+    "λ=1/√n without BN": dict(lam="1/sqrt(n)", batchnorm=False),
+}
+BN, BN_FREE, BY_N, BY_SQRT = TABLE1_ROWS
+
 # Table 1 of Dherin & Munn (Appendix A.2): batch 64, SGD momentum 0.9, no schedule, no weight decay.
 BUDGETS = {
     "smoke": {
         "dataset": "sample",  # the committed 1,600-image Fashion-MNIST sample (never results)
         "depths": [2, 4],  # residual blocks n, one column of the table each
         "width": 8,  # channels of the tower
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
         "epochs": 1,  # passes over the training set (None: use steps)
         "steps": None,  # SGD steps (None: use epochs)
         "lrs": [2**-4],  # learning rates swept per cell (constant)
         "seeds": [0],  # one run per seed (init and data order)
         "batch_size": 64,  # images per step
         "eval_every": 10,  # steps between test evaluations
-        "width_by_depth": {},  # {depth: width} overriding width at that depth
+        "eval_images": None,  # test images of every evaluation but the last (None: all)
+        "by_depth": {},  # {depth: {setting: value}} overriding any setting above at that depth
     },
     "book": {
         "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
         "depths": [10, 100],  # residual blocks n, one column of the table each
         "width": 16,  # channels of the tower
+        "stem_pool": "symmetric",  # the stem's max-pool padding: 1 pixel each side, as these stored runs were
+        #                              trained (Flax's "same" is the paper's; see resdepth.models.tower)
         "epochs": 1,  # passes over the training set (937 steps at batch 64)
         "steps": None,  # SGD steps (None: use epochs)
         "lrs": [2**-8, 2**-6, 2**-4, 2**-2],  # learning rates swept per cell (constant)
         "seeds": [0, 1],  # one run per seed (init and data order)
         "batch_size": 64,  # images per step
         "eval_every": 235,  # steps between test evaluations (4 per epoch)
-        "width_by_depth": {},  # {depth: width} overriding width at that depth
+        "eval_images": None,  # test images of every evaluation but the last (None: all)
+        "by_depth": {},  # {depth: {setting: value}} overriding any setting above at that depth
+    },
+    # The second book budget (issue 16), written on 2026-12-03 before any of its runs: Flax 'SAME'
+    # stem, 3 seeds x 3 epochs at n = 10 and 100, learning-rate grids extended past the edges where
+    # the first book grid's best sat (1/n upward, lambda = 1 without BN downward at n = 10), and n = 1000
+    # at the two best learning rates of the first grid's n = 100 (for lambda = 1 without BN, which
+    # diverged at every lr there, its two smallest). It trains in the background over several
+    # sessions (``python -m resdepth sweep table1_depth_scaling --budget book_v2``) and replaces
+    # "book" when it is complete.
+    "book_v2": {
+        "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
+        "depths": [10, 100, 1000],  # residual blocks n, one column of the table each
+        "width": 16,  # channels of the tower
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
+        "epochs": 3,  # passes over the training set (2,811 steps at batch 64)
+        "steps": None,  # SGD steps (None: use epochs)
+        "lrs": {  # learning rates per row (constant): the first grid 2^-8 .. 2^-2, extended past its edges
+            BN: [2**-8, 2**-6, 2**-4, 2**-2],
+            BN_FREE: [2**-12, 2**-10, 2**-8, 2**-6, 2**-4, 2**-2],
+            BY_N: [2**-8, 2**-6, 2**-4, 2**-2, 2**-1, 2**0],
+            BY_SQRT: [2**-8, 2**-6, 2**-4, 2**-2],
+        },
+        "seeds": [0, 1, 2],  # one run per seed (init and data order)
+        "batch_size": 64,  # images per step
+        "eval_every": 235,  # steps between test evaluations (4 per epoch)
+        "eval_images": 2_000,  # test images of every evaluation but the last, which uses all 10,000
+        "by_depth": {  # {depth: {setting: value}} overriding any setting above at that depth
+            100: {"lrs": {BN: [2**-8, 2**-6, 2**-4, 2**-2], BN_FREE: [2**-8, 2**-6, 2**-4, 2**-2],
+                          BY_N: [2**-8, 2**-6, 2**-4, 2**-2, 2**-1, 2**0], BY_SQRT: [2**-8, 2**-6, 2**-4, 2**-2]}},
+            1000: {"epochs": 1, "seeds": [0, 1], "eval_every": 469, "eval_images": None,  # 3.2 s a step on 1 core
+                   "lrs": {BN: [2**-8, 2**-6], BN_FREE: [2**-8, 2**-6], BY_N: [2**-4, 2**-2],
+                           BY_SQRT: [2**-6, 2**-4]}},
+        },
     },
     "paper": {
         "dataset": "cifar10",  # 50,000 training images, 32x32 RGB
         "depths": [10, 100, 1000],  # residual blocks n, one column of the table each
         "width": 256,  # channels of the tower
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
         "epochs": None,  # passes over the training set (None: use steps)
         "steps": 160_000,  # SGD steps (about 200 epochs at batch 64)
         "lrs": [2.0**-k for k in range(10, 0, -1)],  # learning rates 2^-10 .. 2^-1 (constant)
         "seeds": [0, 1, 2, 3, 4],  # one run per seed (init and data order)
         "batch_size": 64,  # images per step
         "eval_every": 2_000,  # steps between test evaluations
-        "width_by_depth": {1000: 128},  # the paper's width at n = 1000 (memory)
+        "eval_images": None,  # test images of every evaluation but the last (None: all)
+        "by_depth": {1000: {"width": 128}},  # the paper's width at n = 1000 (memory)
     },
 }
 
@@ -81,14 +129,6 @@ CLAIMS = {
     ),
 }
 
-# Rows of Table 1: (lambda rule, BatchNorm in the branches).
-TABLE1_ROWS = {
-    "λ=1 with BN": dict(lam="1", batchnorm=True),
-    "λ=1 without BN": dict(lam="1", batchnorm=False),
-    "λ=1/n without BN": dict(lam="1/n", batchnorm=False),
-    "λ=1/√n without BN": dict(lam="1/sqrt(n)", batchnorm=False),
-}
-BN, BN_FREE, BY_N, BY_SQRT = TABLE1_ROWS
 PAPER_DEPTHS = (10, 100, 1000)
 DEEP = 100  # the paper's claims (a) and (c) are about n = 100 and 1000; at n = 10 λ = 1 trains and
 #             its 1/√n-vs-1/n gap is 0.13 ± 0.14 points, inside its own error bars
@@ -100,22 +140,33 @@ LEARNED_ACC = 0.2  # a run "trained" if it finished and its best test accuracy i
 # ----------------------------------------------------------------------------- runs
 
 
+def at_depth(settings: dict, depth: int) -> dict:
+    """The settings that apply at ``depth``: ``settings`` with its ``by_depth[depth]`` overrides."""
+    return {**settings, **settings.get("by_depth", {}).get(depth, {})}
+
+
+def lrs_of(settings: dict, row: str, depth: int) -> list:
+    """The learning rates swept for ``row`` at ``depth``: the budget's list, or its row's entry
+    where ``lrs`` is a {row: list} mapping."""
+    lrs = at_depth(settings, depth)["lrs"]
+    return sorted(lrs[row] if isinstance(lrs, dict) else lrs)
+
+
 def configs(settings: dict) -> list:
     """Every (row, depth, lr, seed) run of Table 1, cheapest depths first and seed-major, so that
-    an interrupted sweep has whole seeds done. ``width_by_depth`` overrides ``width`` per depth
-    (the paper uses width 128 at n = 1000)."""
-    budget = budget_of(settings)
+    an interrupted sweep has whole seeds done. ``by_depth`` overrides any setting per depth (the
+    paper uses width 128 at n = 1000; the book's n = 1000 runs are shorter and fewer)."""
     configs = []
     for depth in sorted(settings["depths"]):
-        width = settings.get("width_by_depth", {}).get(depth, settings["width"])
-        for seed in settings["seeds"]:
-            for row in TABLE1_ROWS.values():
-                for lr in settings["lrs"]:
+        here = at_depth(settings, depth)
+        for seed in here["seeds"]:
+            for label, row in TABLE1_ROWS.items():
+                for lr in lrs_of(settings, label, depth):
                     configs.append(RunConfig(
                         experiment=NAME, model="tower",
-                        model_args=dict(depth=depth, width=width, **row), dataset=settings["dataset"],
-                        batch_size=settings["batch_size"], lr=lr, momentum=0.9, seed=seed,
-                        eval_every=settings["eval_every"], **budget,
+                        model_args=dict(depth=depth, width=here["width"], stem_pool=here["stem_pool"], **row),
+                        dataset=here["dataset"], batch_size=here["batch_size"], lr=lr, momentum=0.9, seed=seed,
+                        eval_every=here["eval_every"], eval_images=here.get("eval_images"), **budget_of(here),
                     ))
     return configs
 

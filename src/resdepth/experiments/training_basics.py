@@ -21,6 +21,7 @@ BUDGETS = {
         "dataset": "sample",  # the committed 1,600-image Fashion-MNIST sample (never results)
         "depth": 4,  # residual blocks n
         "width": 16,  # channels of the tower
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
         "epochs": 1,  # passes over the training set
         "seeds": [0],  # one run per seed (init and data order)
         "lr": 0.05,  # SGD learning rate, constant (momentum 0.9, no weight decay)
@@ -30,6 +31,8 @@ BUDGETS = {
         "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
         "depth": 16,  # residual blocks n
         "width": 32,  # channels of the tower
+        "stem_pool": "symmetric",  # the stem's max-pool padding: 1 pixel each side, as these stored runs were
+        #                              trained (Flax's "same" is the paper's; see resdepth.models.tower)
         "epochs": 6,  # passes over the training set
         "seeds": [0, 1],  # one run per seed (init and data order)
         "lr": 0.05,  # SGD learning rate, constant (momentum 0.9, no weight decay)
@@ -39,6 +42,7 @@ BUDGETS = {
         "dataset": "cifar10",  # 50,000 training images, 32x32 RGB
         "depth": 16,  # residual blocks n
         "width": 256,  # channels of the tower (the paper's Appendix A)
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
         "epochs": 80,  # passes over the training set (about 100k steps at batch 64)
         "seeds": [0, 1, 2, 3, 4],  # one run per seed (init and data order)
         "lr": 0.3,  # SGD learning rate, constant (momentum 0.9, no weight decay)
@@ -57,7 +61,8 @@ def configs(settings: dict) -> list:
     return [
         RunConfig(
             experiment=NAME, model="tower",
-            model_args=dict(depth=settings["depth"], width=settings["width"], lam="1/sqrt(n)", batchnorm=False),
+            model_args=dict(depth=settings["depth"], width=settings["width"], lam="1/sqrt(n)", batchnorm=False,
+                            stem_pool=settings["stem_pool"]),
             dataset=settings["dataset"], epochs=settings["epochs"], batch_size=settings["batch_size"],
             lr=settings["lr"], momentum=0.9, seed=seed,
         )

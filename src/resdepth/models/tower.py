@@ -3,7 +3,11 @@
     f(x) = D(R(E(x))),   R = (1 + lam F_n) o ... o (1 + lam F_1)
 
 - E, the encoder: the Flax ImageNet ResNet stem: 7x7 stride-2 conv (no bias), BatchNorm, ReLU,
-  3x3 stride-2 max pool. A 32x32 input becomes a ``width`` x 8 x 8 feature map. The stem keeps its
+  3x3 stride-2 max pool with Flax's ``'SAME'`` padding (``same_pad``: on a 16x16 map, 0 pixels
+  before and 1 after). A 32x32 input becomes a ``width`` x 8 x 8 feature map. ``stem_pool =
+  "symmetric"`` pads 1 pixel on both sides instead (PyTorch's ``padding=1``), which moves 69% of
+  the pooled values: the book's first tower runs (before 2026-12-03) used it, and their stored
+  records say so. The stem keeps its
   BatchNorm in every variant: "with/without BatchNorm" in the paper refers to the tower.
 - R, the tower: ``depth`` = n blocks x -> x + lam * F_i(x) at constant width and stride 1, with
   F = conv3x3 -> act -> conv3x3 and no activation after the add (A.1, "we remove the final ReLU").
@@ -99,15 +103,56 @@ def check_activation(activation, **_):
         raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
 
 
-class FlaxStem(nn.Sequential):
-    """E: conv7x7/2 (no bias) -> BN -> ReLU -> maxpool3x3/2 ('SAME' padding, as in Flax)."""
+STEM_POOLS = ("same", "symmetric")
 
-    def __init__(self, in_channels: int, width: int):
+
+@register_arg_check("stem_pool")
+def check_stem_pool(stem_pool, **_):
+    if stem_pool not in STEM_POOLS:
+        raise ConfigError(f"stem_pool must be 'same' (Flax, the paper's model) or 'symmetric' (the book's "
+                          f"runs before 2026-12-03); got {stem_pool!r}")
+
+
+def same_pad(size: int, kernel: int, stride: int) -> tuple:
+    """(before, after): the padding of Flax/TensorFlow 'SAME' along one axis of ``size`` pixels.
+
+    The output has ceil(size / stride) pixels; the padding needed for it,
+    max((out - 1) * stride + kernel - size, 0), is split with the smaller half before.
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class SameMaxPool2d(nn.Module):
+    """Max pool with Flax's 'SAME' padding (``same_pad`` per axis; padded pixels never win)."""
+
+    def __init__(self, kernel: int, stride: int):
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+
+    def forward(self, x):
+        top, bottom = same_pad(x.shape[-2], self.kernel, self.stride)
+        left, right = same_pad(x.shape[-1], self.kernel, self.stride)
+        x = nn.functional.pad(x, (left, right, top, bottom), value=-math.inf)
+        return nn.functional.max_pool2d(x, self.kernel, self.stride)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel}, stride={self.stride}, padding='SAME'"
+
+
+class FlaxStem(nn.Sequential):
+    """E: conv7x7/2 (no bias) -> BN -> ReLU -> maxpool3x3/2, with the pool's padding 'SAME' as in
+    Flax (``stem_pool="same"``) or 1 pixel on every side (``"symmetric"``, the book's first runs)."""
+
+    def __init__(self, in_channels: int, width: int, stem_pool: str = "same"):
+        check_stem_pool(stem_pool)
+        pool = SameMaxPool2d(3, 2) if stem_pool == "same" else nn.MaxPool2d(3, stride=2, padding=1)
         super().__init__(
             nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(),
-            nn.MaxPool2d(3, stride=2, padding=1),
+            pool,
         )
 
 
@@ -151,6 +196,7 @@ class ResidualTower(nn.Module):
         activation: str = "relu",
         in_channels: int = 3,
         num_classes: int = 10,
+        stem_pool: str = "same",
     ):
         super().__init__()
         for check, value in ((check_depth, depth), (check_width, width), (check_batchnorm, batchnorm),
@@ -158,7 +204,8 @@ class ResidualTower(nn.Module):
             check(value)  # the checks of check_model_args, for towers built directly
         self.depth, self.width, self.batchnorm, self.activation = depth, width, batchnorm, activation
         self.lam = resolve_lam(lam, depth)
-        self.encoder = FlaxStem(in_channels, width)
+        self.stem_pool = stem_pool
+        self.encoder = FlaxStem(in_channels, width, stem_pool)
         self.blocks = nn.ModuleList(ResidualBranch(width, batchnorm, activation) for _ in range(depth))
         self.decoder = Decoder(width, num_classes)
         flax_init_(self)
@@ -186,8 +233,9 @@ def tower(
     lam="1/sqrt(n)",
     batchnorm: bool = False,
     activation: str = "relu",
+    stem_pool: str = "same",
     in_channels: int = 3,
     num_classes: int = 10,
 ) -> ResidualTower:
     """The residual tower of Dherin & Munn (2025), Appendix A: stem, ``depth`` blocks x + lam F(x), linear head."""
-    return ResidualTower(depth, width, lam, batchnorm, activation, in_channels, num_classes)
+    return ResidualTower(depth, width, lam, batchnorm, activation, in_channels, num_classes, stem_pool)
