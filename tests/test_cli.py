@@ -19,7 +19,7 @@ def test_cli_trains_on_sample_end_to_end(isolated_store):
     assert len(files) == 1
     record = json.loads(files[0].read_text())
     assert record["config"]["model_args"] == {"depth": 3, "width": 8, "lam": "1/sqrt(n)", "batchnorm": False,
-                                              "activation": "relu"}
+                                              "activation": "relu", "stem_pool": "same"}
     assert record["total_steps"] == 31 and f"{record['final']['test_acc']:.4f}" in out.stdout
     again = run_cli("train", "--model", "tower", "--depth", "3", "--width", "8", "--dataset", "sample",
                     "--epochs", "1", "--batch-size", "64", "--eval-every", "10", "--quiet")

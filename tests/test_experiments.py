@@ -18,7 +18,9 @@ def test_every_notebook_has_an_experiment_module_with_the_whole_interface():
     on_disk = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
     assert sorted(EXPERIMENTS) == on_disk == sorted(NOTEBOOKS)
     for name, module in EXPERIMENTS.items():
-        assert module.NAME == name and set(module.BUDGETS) == {"smoke", "book", "paper"}, name
+        # the three profiles, and at most a next book budget being trained (book_v2) beside them
+        assert module.NAME == name and {"smoke", "book", "paper"} <= set(module.BUDGETS) <= {
+            "smoke", "book", "book_v2", "paper"}, name
         assert callable(module.configs) and callable(module.run) and callable(module.verdicts), name
         assert isinstance(module.CLAIMS, dict) and isinstance(module.TRAINS, bool), name
     claims = [c for m in EXPERIMENTS.values() for c in m.CLAIMS]
@@ -59,6 +61,12 @@ def test_the_book_grid_is_exactly_what_is_stored(name, monkeypatch):
     store = Store(profile="book")
     missing = [c.key for c in configs if store.load(c) is None]
     assert not missing, f"{name}: {len(missing)} book-profile runs are not stored (a hash changed?): {missing[:3]}"
+
+
+def test_a_next_budget_is_named_and_a_wrong_one_is_one_line():
+    assert sweep_configs("table1_depth_scaling", "book", "book_v2")
+    with pytest.raises(ConfigError, match="training_basics has no budget 'book_v2'; it has: smoke, book, paper"):
+        resolve("training_basics", "book", budget="book_v2")
 
 
 def test_table1_paper_grid_covers_rows_depths_lrs_and_seeds():

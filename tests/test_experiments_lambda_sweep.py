@@ -1,5 +1,6 @@
 """The λ sweep's tables and verdict rules, on hand-made runs (never the stored ones), and its grid."""
 
+import pandas as pd
 import pytest
 
 from resdepth.experiments import lambda_sweep as ls
@@ -24,8 +25,8 @@ def per_run(lams=LAMS, seeds=(0, 1), diverges=lambda lam, s: False, acc=lambda i
     return ls.per_run_table(records, N)
 
 
-def settings(seeds=(0, 1), lams=LAMS):
-    return {"depth": N, "seeds": list(seeds), "lams": list(lams)}
+def settings(seeds=(0, 1), lams=LAMS, threshold=None):
+    return {"depth": N, "seeds": list(seeds), "lams": list(lams), "threshold": threshold or {}}
 
 
 ABOVE = {"n^-0.4", "n^-0.3", "1"}
@@ -47,12 +48,29 @@ def test_per_run_and_summary_tables_read_best_and_final():
 
 
 def test_book_configs_are_the_stored_runs():
-    """The book grid hashes to the committed results, so the chapter loads them and trains nothing."""
+    """The book grid hashes to committed results, so the chapter loads them and trains nothing; every
+    other stored run of the chapter belongs to book_v2, the budget being trained to replace it."""
     from resdepth.files import project_data_dir
 
     stored = {p.stem for p in (project_data_dir() / "results" / ls.NAME).glob("*.json")}
     configs = ls.configs(resolve(ls.NAME, "book"))
-    assert {c.key for c in configs} == stored and all(c.gc_images == 256 and c.lr == 0.3 for c in configs)
+    assert {c.key for c in configs} <= stored and all(c.gc_images == 256 and c.lr == 0.3 for c in configs)
+    assert stored - {c.key for c in configs} <= {c.key for c in ls.configs(resolve(ls.NAME, "book", budget="book_v2"))}
+
+
+def test_book_v2_grid_is_the_one_planned_before_its_runs():
+    """book_v2 (issue 16): a capacity sweep at lr 0.05 with 3 seeds x 6 epochs, weights kept, and a
+    divergence sweep at the paper's lr 0.3 at widths 16 and 64; 'SAME' stem; no key shared with book."""
+    settings_v2 = resolve(ls.NAME, "book", budget="book_v2")
+    capacity, threshold = ls.sweep_configs(settings_v2), ls.threshold_configs(settings_v2)
+    assert len(capacity) == 10 * 3 and {c.lr for c in capacity} == {0.05} and {c.epochs for c in capacity} == {6}
+    assert all(c.gc_images == 256 and c.model_kwargs["width"] == 16 for c in capacity) and settings_v2["save_weights"]
+    assert len(threshold) == 2 * 10 * 2 and {c.lr for c in threshold} == {0.3}
+    assert {c.model_kwargs["width"] for c in threshold} == {16, 64} and all(c.gc_images == 0 for c in threshold)
+    both = capacity + threshold
+    assert {c.model_kwargs["stem_pool"] for c in both} == {"same"} and len({c.key for c in both}) == len(both)
+    assert not {c.key for c in both} & {c.key for c in ls.configs(resolve(ls.NAME, "book"))}
+    assert not ls.threshold_configs(resolve(ls.NAME, "book"))
 
 
 # ----------------------------------------------------------------------------- Figure 1: λ = 0 underfits
@@ -109,6 +127,36 @@ def test_diverge_partly_when_the_boundary_is_lower_and_names_it():
     assert v.outcome == "partly reproduced" and "Threshold at λ = n^-0.5" in v.statistic
     odd = ls.rule_diverge(per_run(diverges=lambda lam, s: lam in ABOVE or (lam == "n^-2" and s == 1)), settings())
     assert odd.outcome == "partly reproduced" and "no threshold" in odd.statistic
+
+
+def threshold_runs(diverges_at):
+    """The divergence sweep at widths 16 and 64, two seeds: ``diverges_at(width, lam, seed)``."""
+    return pd.concat([per_run(diverges=lambda lam, s, w=w: diverges_at(w, lam, s)).assign(width=w) for w in (16, 64)],
+                     ignore_index=True)
+
+
+THRESHOLD = {"lr": 0.3, "widths": [16, 64], "epochs": 2, "seeds": [0, 1]}
+
+
+def test_threshold_by_width_names_each_widths_threshold_or_says_there_is_none():
+    runs = threshold_runs(lambda w, lam, s: lam in (ABOVE | {"n^-0.5", "n^-0.8"} if w == 16 else ABOVE))
+    table = ls.threshold_by_width(runs).set_index("width")
+    assert table.loc[16, "threshold"] == "n^-0.8" and table.loc[64, "threshold"] == "n^-0.4"
+    assert table.loc[64, "threshold_lam"] == pytest.approx(16 ** -0.4)
+    messy = threshold_runs(lambda w, lam, s: lam in ABOVE or (lam == "n^-2" and s == 0))
+    assert set(ls.threshold_by_width(messy)["threshold"]) == {"no clean threshold"}
+    assert set(ls.threshold_by_width(threshold_runs(lambda w, lam, s: False))["threshold"]) == {"none diverged"}
+
+
+def test_diverge_by_width_combines_the_widths_and_reports_the_trend():
+    paper_at_64 = threshold_runs(lambda w, lam, s: lam in (ABOVE | {"n^-0.5"} if w == 16 else ABOVE))
+    v = ls.rule_diverge_by_width(paper_at_64, settings(threshold=THRESHOLD))
+    assert v.outcome == "partly reproduced"  # reproduced at width 64, a lower boundary at width 16
+    assert "Threshold by width: 16: n^-0.5, 64: n^-0.4" in v.statistic and "width 64: reproduced" in v.statistic
+    both = ls.rule_diverge_by_width(threshold_runs(lambda w, lam, s: lam in ABOVE), settings(threshold=THRESHOLD))
+    assert both.outcome == "reproduced"
+    trains = ls.rule_diverge_by_width(threshold_runs(lambda w, lam, s: lam == "1"), settings(threshold=THRESHOLD))
+    assert trains.outcome == "not reproduced"
 
 
 def test_diverge_not_run_without_a_lambda_above():
@@ -172,8 +220,59 @@ def test_gc_inconclusive_when_seeds_put_the_peak_at_different_ends_or_one_seed()
     assert one.outcome == "inconclusive"
 
 
+# ----------------------------------------------------------------------------- Figure 1: complexity reverses
+
+
+def history(early, late, seeds=(0, 1, 2), lams=LAMS[:7]):
+    """Evaluations at steps 100 (``early(i, s)``), 200 and 300 (``late(i, s)``) of the λ ``lams``."""
+    rows = []
+    for s in seeds:
+        for i, lam in enumerate(lams):
+            for step, value in ((100, early(i, s)), (200, (early(i, s) + late(i, s)) / 2), (300, late(i, s))):
+                rows.append({"λ": lam, "seed": s, "step": step, "geometric_complexity": value})
+    return pd.DataFrame(rows)
+
+
+RISES = lambda i, s: 10 + 5 * i + 0.1 * s  # noqa: E731  complexity rises with λ
+HUMP = lambda i, s: [30, 40, 50, 60, 50, 40, 30][i] + s  # noqa: E731  peak inside (n^-1.2)
+
+
+def test_gc_reverses_reproduced_when_an_early_rise_turns_into_an_inside_peak():
+    v = ls.rule_gc_reverses(per_run(seeds=(0, 1, 2), diverges=paper_like), history(RISES, HUMP),
+                            settings(seeds=(0, 1, 2)))
+    assert v.outcome == "reproduced" and "rho = +1.00" in v.statistic and "step 300: peak at λ = n^-1.2" in v.ours
+
+
+def test_gc_reverses_not_reproduced_without_an_early_rise_or_without_a_reversal():
+    falls = lambda i, s: 50 - 5 * i + 0.1 * s  # noqa: E731
+    v = ls.rule_gc_reverses(per_run(seeds=(0, 1, 2), diverges=paper_like), history(falls, HUMP),
+                            settings(seeds=(0, 1, 2)))
+    assert v.outcome == "not reproduced"
+    never = ls.rule_gc_reverses(per_run(seeds=(0, 1, 2), diverges=paper_like), history(RISES, RISES),
+                                settings(seeds=(0, 1, 2)))
+    assert never.outcome == "not reproduced"
+
+
+def test_gc_reverses_inconclusive_with_one_seed_and_capped_when_the_top_diverged():
+    one = ls.rule_gc_reverses(per_run(seeds=(0,), diverges=paper_like), history(RISES, HUMP, seeds=(0,)),
+                              settings(seeds=(0,)))
+    assert one.outcome == "inconclusive"
+    top = lambda lam, s: lam in ABOVE | {"n^-0.5"}  # noqa: E731
+    capped = ls.rule_gc_reverses(per_run(seeds=(0, 1, 2), diverges=top), history(RISES, HUMP, lams=LAMS[:6]),
+                                 settings(seeds=(0, 1, 2)))
+    assert capped.outcome == "partly reproduced" and "n^-0.5" in capped.missing
+
+
+def test_gc_reverses_does_not_judge_runs_stored_before_its_rule():
+    before = {**settings(seeds=(0, 1, 2)), "gc_reversal_rule": False}
+    v = ls.rule_gc_reverses(per_run(seeds=(0, 1, 2), diverges=paper_like), history(RISES, HUMP), before)
+    assert v.outcome == "not run" and "before the rule was written" in v.ours
+    assert resolve(ls.NAME, "book")["gc_reversal_rule"] is False
+    assert resolve(ls.NAME, "book", budget="book_v2")["gc_reversal_rule"] is True
+
+
 def test_verdicts_give_one_verdict_per_claim_in_order():
     results = {"per_run": per_run(diverges=paper_like, loss=falling_loss, acc=lambda i, s: 0.6 + 0.01 * i),
-               "budget": "hand-made"}
+               "history": history(RISES, HUMP, seeds=(0, 1)), "budget": "hand-made"}
     verdicts = ls.verdicts(results, settings())
     assert [v.claim for v in verdicts] == list(ls.CLAIMS) and all(v.budget == "hand-made" for v in verdicts)

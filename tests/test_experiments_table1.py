@@ -12,17 +12,20 @@ ROWS = {"BN": t1.BN, "free": t1.BN_FREE, "n": t1.BY_N, "sqrt": t1.BY_SQRT}
 LRS = [2**-8, 2**-6, 2**-4, 2**-2]
 
 
-def record(row, depth, lr, seed, acc, status="ok"):
-    """A stored-run record as the store returns it, reduced to the fields the chapter reads."""
+def record(row, depth, lr, seed, acc, status="ok", curve=None):
+    """A stored-run record as the store returns it, reduced to the fields the chapter reads;
+    ``curve`` is its test accuracies at steps 100, 200, ... (default: ``acc`` at steps 100 and 200)."""
+    curve = curve or [acc, acc]
     return {"config": {"model_args": {"depth": depth, **t1.TABLE1_ROWS[row]}, "lr": lr, "seed": seed},
             "status": status, "steps_done": 937 if status == "ok" else 50,
             "reason": None if status == "ok" else "non-finite training loss by step 50",
-            "best": {"test_acc": acc} if status == "ok" else None}
+            "best": {"test_acc": acc} if status == "ok" else None,
+            "history": [{"step": 100 * (i + 1), "test_acc": a} for i, a in enumerate(curve)] if status == "ok" else []}
 
 
 def tables(records, lrs=LRS):
     runs = t1.run_table(records, t1.row_of)
-    return runs, t1.mark_edges(t1.best_over_lr(runs), lrs)
+    return runs, t1.mark_edges(t1.best_over_lr(runs), {"lrs": lrs})
 
 
 def settings(depths=(10, 100), seeds=(0, 1), lrs=LRS):
@@ -83,7 +86,41 @@ def test_divergence_table_and_the_batchnorm_sentence_count_by_lr():
     assert "3 run(s) diverged" in t1.bn_divergence_text(runs) and "lr 2^-4: 1 of 2 seeds" in t1.bn_divergence_text(runs)
 
 
+def test_edges_are_judged_against_each_cells_own_grid():
+    """With per-row grids, a best lr at the old grid's top is inside an extended grid, and a cell
+    with two learning rates (the book's n = 1000) is always at an edge."""
+    grids = {"lrs": {t1.BN: LRS, t1.BN_FREE: LRS, t1.BY_N: LRS + [2**-1, 2**0], t1.BY_SQRT: LRS},
+             "by_depth": {1000: {"lrs": {t1.BN: LRS[:2], t1.BN_FREE: LRS[:2], t1.BY_N: LRS[2:], t1.BY_SQRT: LRS[1:3]}}}}
+    records = (grid(t1.BY_N, [100], [0, 1], lambda d, lr, s: 0.9 - abs(lr - 2**-2), lrs=LRS + [2**-1, 2**0])
+               + grid(t1.BY_SQRT, [1000], [0, 1], lambda d, lr, s: 0.8, lrs=LRS[1:3]))
+    runs = t1.run_table(records, t1.row_of)
+    cells = t1.mark_edges(t1.best_over_lr(runs), grids).set_index(["row", "depth"])
+    assert cells.loc[(t1.BY_N, 100), "lr"] == 2**-2 and not cells.loc[(t1.BY_N, 100), "edge"]
+    assert cells.loc[(t1.BY_SQRT, 1000), "edge"]
+    assert t1.edge_side(2**0, t1.lrs_of(grids, t1.BY_N, 100)) == "largest"
+    assert t1.edge_side(2**-6, t1.lrs_of(grids, t1.BY_SQRT, 1000)) == "smallest"
+
+
 # ----------------------------------------------------------------------------- the grid
+
+
+def test_book_v2_grid_is_the_one_planned_before_its_runs():
+    """book_v2 (issue 16): 'SAME' stem; 3 seeds x 3 epochs at n = 10 and 100 with the grids extended
+    past the first grid's edges; n = 1000 at two lrs per row, 2 seeds, 1 epoch; no key shared
+    with the first book grid (another stem)."""
+    v2 = t1.configs(resolve(t1.NAME, "book", budget="book_v2"))
+    assert len({c.key for c in v2}) == len(v2)
+    assert {c.model_kwargs["stem_pool"] for c in v2} == {"same"}
+    by = lambda depth, lam, bn: sorted({c.lr for c in v2 if c.model_kwargs["depth"] == depth  # noqa: E731
+                                        and c.model_kwargs["lam"] == lam and c.model_kwargs["batchnorm"] == bn})
+    assert by(10, "1/n", False)[-2:] == [2**-1, 2**0] and by(100, "1/n", False)[-2:] == [2**-1, 2**0]
+    assert by(10, "1", False)[:2] == [2**-12, 2**-10] and by(100, "1", False)[0] == 2**-8
+    assert all(len(by(1000, lam, bn)) == 2 for lam, bn in (("1", True), ("1", False), ("1/n", False),
+                                                           ("1/sqrt(n)", False)))
+    for depth, seeds, epochs in ((10, {0, 1, 2}, 3), (100, {0, 1, 2}, 3), (1000, {0, 1}, 1)):
+        here = [c for c in v2 if c.model_kwargs["depth"] == depth]
+        assert {c.seed for c in here} == seeds and {c.epochs for c in here} == {epochs}
+    assert not {c.key for c in v2} & {c.key for c in t1.configs(resolve(t1.NAME, "book"))}
 
 
 def test_grid_covers_rows_depths_lrs_and_seeds():
@@ -98,12 +135,14 @@ def test_grid_covers_rows_depths_lrs_and_seeds():
 
 
 def test_book_configs_are_the_stored_runs():
-    """The book grid hashes to the committed results, so the chapter loads them and trains nothing."""
+    """The book grid hashes to committed results, so the chapter loads them and trains nothing; every
+    other stored run of the chapter belongs to book_v2, the budget being trained to replace it."""
     from resdepth.files import project_data_dir
 
     stored = {p.stem for p in (project_data_dir() / "results" / t1.NAME).glob("*.json")}
     keys = {c.key for c in t1.configs(resolve(t1.NAME, "book"))}
-    assert keys == stored
+    assert keys <= stored
+    assert stored - keys <= {c.key for c in t1.configs(resolve(t1.NAME, "book", budget="book_v2"))}
 
 
 # ----------------------------------------------------------------------------- rule (a): λ = 1 without BN
@@ -228,6 +267,44 @@ def test_sqrt_beats_n_inconclusive_without_a_cell_and_not_run_without_depth():
     assert t1.rule_sqrt_beats_n(runs, cells, settings()).outcome == "inconclusive"
     runs, cells = tables(gap_runs([2, 4], [0, 1], lambda s: 0.88, lambda s: 0.8))
     assert t1.rule_sqrt_beats_n(runs, cells, settings([2, 4])).outcome == "not run"
+
+
+def ranked_runs(sqrt_curve, n_curve, seeds=(0, 1, 2)):
+    """1/√n and 1/n at n = 100 (best lr 2^-4 each), with per-seed curves ``curve(seed)``; the last
+    value of each curve is the run's best accuracy."""
+    out = []
+    for row, curve in ((t1.BY_SQRT, sqrt_curve), (t1.BY_N, n_curve)):
+        for lr in LRS:
+            for s in seeds:
+                values = [v - (0 if lr == 2**-4 else 0.1) for v in curve(s)]
+                out.append(record(row, 100, lr, s, max(values), curve=values))
+    return out
+
+
+def test_ranking_table_and_an_order_that_flips_makes_the_depth_inconclusive():
+    flips = ranked_runs(lambda s: [0.70, 0.785 + 0.001 * s, 0.80 + 0.001 * s],  # 1/√n behind, then ahead
+                        lambda s: [0.71, 0.79 + 0.001 * s, 0.77 + 0.001 * s])
+    runs, cells = tables(flips)
+    rankings = t1.ranking_table(t1.curve_table(flips, t1.row_of), cells)
+    assert list(rankings["step"]) == [200, 300]
+    assert list(rankings["ranking"]) == [f"{t1.BY_N} > {t1.BY_SQRT}", f"{t1.BY_SQRT} > {t1.BY_N}"]
+    assert not t1.order_settled(rankings, 100, t1.BY_SQRT, t1.BY_N)
+    without_check = t1.rule_sqrt_beats_n(runs, cells, settings([100], [0, 1, 2]))
+    assert without_check.outcome == "partly reproduced"  # the test alone: 1/√n ahead in every seed (n = 1000 missing)
+    v = t1.rule_sqrt_beats_n(runs, cells, settings([100], [0, 1, 2]), rankings=rankings)
+    assert v.outcome == "inconclusive" and "ranking not settled" in v.statistic
+
+
+def test_an_order_that_holds_keeps_the_tests_outcome_and_says_so():
+    holds = ranked_runs(lambda s: [0.70, 0.79 + 0.001 * s, 0.80 + 0.001 * s],
+                        lambda s: [0.71, 0.76 + 0.001 * s, 0.77 + 0.001 * s])
+    runs, cells = tables(holds)
+    rankings = t1.ranking_table(t1.curve_table(holds, t1.row_of), cells)
+    assert t1.order_settled(rankings, 100, t1.BY_SQRT, t1.BY_N)
+    v = t1.rule_sqrt_beats_n(runs, cells, settings([100], [0, 1, 2]), rankings=rankings)
+    assert v.outcome == "partly reproduced" and "order holds" in v.statistic  # capped: n = 1000 missing
+    one_eval = t1.ranking_table(t1.curve_table(holds, t1.row_of)[lambda c: c["step"] == 300], cells)
+    assert t1.order_settled(one_eval, 100, t1.BY_SQRT, t1.BY_N) is None  # one evaluation: no check
 
 
 def test_verdicts_give_one_verdict_per_claim_in_order():

@@ -41,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lam", help="tower: branch scale, a number or '1', '1/n', '1/sqrt(n)', 'n^p'")
     t.add_argument("--batchnorm", type=_bool, help="tower: BatchNorm in the branches (true/false)")
     t.add_argument("--activation", help="tower: relu, gelu or tanh")
+    t.add_argument("--stem-pool", help="tower: the stem's max-pool padding, same (Flax, default) or symmetric")
     t.add_argument("--width-scale", type=float, help="repvgg: multiply every stage width")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=int)
@@ -110,7 +111,7 @@ def run_sweep(args) -> int:
 
 
 MODEL_FLAGS = {"depth": "depth", "width": "width", "lam": "lam", "batchnorm": "batchnorm",
-               "activation": "activation", "width_scale": "width_scale"}
+               "activation": "activation", "stem_pool": "stem_pool", "width_scale": "width_scale"}
 
 
 def main(argv=None) -> int:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..config import RunConfig
 from ..models import resolve_lam
 from ..results import compute_used, history_frame, run_length, sweep
-from ..verdict import ALPHA, Verdict, bootstrap_interval, mean_se, not_run, rank_correlation
+from ..verdict import ALPHA, Verdict, bootstrap_interval, combine, mean_se, not_run, rank_correlation
 from .common import budget_of, hours_and_devices
 
 NAME = "lambda_sweep"
@@ -44,7 +44,11 @@ BUDGETS = {
         "lr": 0.05,  # SGD learning rate, constant (momentum 0.9, no weight decay)
         "batch_size": 64,  # images per step
         "eval_every": 10,  # steps between evaluations (test accuracy, geometric complexity)
+        "eval_images": None,  # test images of every evaluation but the last (None: all)
         "gc_images": 16,  # test images for the geometric complexity
+        "save_weights": False,  # keep each run's final weights (the lesion study reads them)
+        "threshold": {},  # a second sweep for the divergence threshold (none: the sweep above judges it)
+        "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)
     },
     "book": {
         "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
@@ -59,7 +63,41 @@ BUDGETS = {
         "lr": 0.3,  # SGD learning rate, constant (momentum 0.9, no weight decay; the paper's)
         "batch_size": 64,  # images per step
         "eval_every": 235,  # steps between evaluations (4 per epoch)
+        "eval_images": None,  # test images of every evaluation but the last (None: all)
         "gc_images": 256,  # test images for the geometric complexity
+        "save_weights": False,  # keep each run's final weights (the lesion study reads them)
+        "threshold": {},  # a second sweep for the divergence threshold (none: the sweep above judges it)
+        "gc_reversal_rule": False,  # its rule was written after these runs (2026-12-03): not applied to them
+    },
+    # The second book budget (issue 16), written on 2026-12-03 before any of its runs. At lr 0.3 and
+    # width 16, lambda = n^-0.5 diverged in the first budget, so Figure 2 lost its right side: the
+    # capacity sweep now runs at lr 0.05 (lambda = 1/sqrt(n) trained at n = 16 and lr 0.05 in the
+    # training chapter), with 3 seeds and 6 epochs, keeping its weights; the divergence threshold is
+    # judged at the paper's lr 0.3 by a second sweep at widths 16 and 64 (does it move toward the
+    # paper's n^-0.5 as the tower widens?). Trained in the background over several sessions
+    # (``python -m resdepth sweep lambda_sweep --budget book_v2``); it replaces "book" when complete.
+    "book_v2": {
+        "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
+        "depth": 16,  # residual blocks n (the paper's)
+        "width": 16,  # channels of the tower
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
+        "epochs": 6,  # passes over the training set (5,622 steps at batch 64)
+        "steps": None,  # SGD steps (None: use epochs)
+        "lams": list(LAMBDA_SWEEP),  # λ rules swept, one run per λ and seed (the paper's ten)
+        "seeds": [0, 1, 2],  # one run per seed (init and data order)
+        "lr": 0.05,  # SGD learning rate, constant (momentum 0.9, no weight decay), below the paper's 0.3
+        "batch_size": 64,  # images per step
+        "eval_every": 235,  # steps between evaluations (4 per epoch)
+        "eval_images": 2_000,  # test images of every evaluation but the last, which uses all 10,000
+        "gc_images": 256,  # test images for the geometric complexity
+        "save_weights": True,  # keep each run's final weights (the lesion study and Corollary B.0.1 read them)
+        "threshold": {  # the divergence sweep at the paper's learning rate, one run per (width, λ, seed)
+            "lr": 0.3,  # the paper's (Appendix A.3)
+            "widths": [16, 64],  # channels: the book's, and the widest that fits the CPU budget
+            "epochs": 2,  # passes over the training set (divergence shows in the first few hundred steps)
+            "seeds": [0, 1],  # one run per seed
+        },
+        "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)
     },
     "paper": {
         "dataset": "cifar10",  # 50,000 training images, 32x32 RGB
@@ -73,7 +111,11 @@ BUDGETS = {
         "lr": 0.3,  # SGD learning rate, constant (momentum 0.9, no weight decay)
         "batch_size": 64,  # images per step
         "eval_every": 2_000,  # steps between evaluations (test accuracy, geometric complexity)
+        "eval_images": None,  # test images of every evaluation but the last (None: all)
         "gc_images": 1_000,  # test images for the geometric complexity
+        "save_weights": True,  # keep each run's final weights (the lesion study reads them)
+        "threshold": {},  # a second sweep for the divergence threshold (none: the sweep above judges it)
+        "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)
     },
 }
 
@@ -95,14 +137,21 @@ CLAIMS = {
         "then falls",
         "rises, then falls, over λ = 0 to n^-0.5",
     ),
+    "sweep_gc_reverses": (
+        r"**Figure 1, §4.2**: early in training the geometric complexity rises with $\lambda$; later the order "
+        "reverses at the top",
+        "“in a first part of the training, higher values of λ also come with an increase of the model "
+        "complexity … after a certain number of steps this expected behavior exactly reverses”",
+    ),
 }
 
 
 # ----------------------------------------------------------------------------- runs
 
 
-def configs(settings: dict) -> list:
-    """Every (lam, seed) run of the lambda sweep, logging geometric complexity at each evaluation."""
+def sweep_configs(settings: dict) -> list:
+    """Every (lam, seed) run of the capacity sweep (Figures 1 and 2), logging geometric complexity
+    at each evaluation."""
     budget = budget_of(settings)
     return [
         RunConfig(
@@ -110,11 +159,38 @@ def configs(settings: dict) -> list:
             model_args=dict(depth=settings["depth"], width=settings["width"], lam=lam, batchnorm=False,
                             stem_pool=settings["stem_pool"]),
             dataset=settings["dataset"], batch_size=settings["batch_size"], lr=settings["lr"], momentum=0.9,
-            seed=seed, eval_every=settings["eval_every"], gc_images=settings["gc_images"], **budget,
+            seed=seed, eval_every=settings["eval_every"], eval_images=settings["eval_images"],
+            gc_images=settings["gc_images"], **budget,
         )
         for seed in settings["seeds"]
         for lam in settings["lams"]
     ]
+
+
+def threshold_configs(settings: dict) -> list:
+    """Every (width, lam, seed) run of the divergence sweep (``settings["threshold"]``: the paper's
+    learning rate, at several widths, no complexity logged); none where the budget has no such sweep."""
+    threshold = settings["threshold"]
+    if not threshold:
+        return []
+    return [
+        RunConfig(
+            experiment=NAME, model="tower",
+            model_args=dict(depth=settings["depth"], width=width, lam=lam, batchnorm=False,
+                            stem_pool=settings["stem_pool"]),
+            dataset=settings["dataset"], batch_size=settings["batch_size"], lr=threshold["lr"], momentum=0.9,
+            seed=seed, eval_every=settings["eval_every"], eval_images=settings["eval_images"],
+            epochs=threshold["epochs"],
+        )
+        for width in threshold["widths"]
+        for seed in threshold["seeds"]
+        for lam in settings["lams"]
+    ]
+
+
+def configs(settings: dict) -> list:
+    """Every run of the chapter: the capacity sweep, then the divergence sweep (if any)."""
+    return sweep_configs(settings) + threshold_configs(settings)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -179,6 +255,48 @@ def diverged_note(per_run: pd.DataFrame, order) -> str:
     return ("λ that diverged (not shown): " + ", ".join(parts)) if parts else "no run diverged"
 
 
+def threshold_table(records, n: int) -> pd.DataFrame:
+    """One line per run of the divergence sweep: width, λ rule, its value at depth n, seed, status,
+    and the step it stopped at."""
+    return pd.DataFrame([
+        {"width": r["config"]["model_args"]["width"], "λ": r["config"]["model_args"]["lam"],
+         "lam": resolve_lam(r["config"]["model_args"]["lam"], n), "seed": r["config"]["seed"], "status": r["status"],
+         "steps_done": r["steps_done"]}
+        for r in records
+    ], columns=["width", "λ", "lam", "seed", "status", "steps_done"])
+
+
+def divergence_threshold(runs: pd.DataFrame) -> str | None:
+    """The λ rule from which up every λ diverged in every seed while every λ below trained in every
+    seed (a clean threshold); None where the runs show no such threshold (seeds disagree, or a
+    trained λ sits above a diverged one). '' where nothing diverged."""
+    kinds = []
+    for rule, g in sorted(runs.groupby("λ"), key=lambda x: x[1]["lam"].iloc[0]):
+        bad = int((g["status"] == "diverged").sum())
+        kinds.append((rule, "all" if bad == len(g) else "none" if bad == 0 else "some"))
+    if all(k == "none" for _, k in kinds):
+        return ""
+    first = next((i for i, (_, k) in enumerate(kinds) if k != "none"), None)
+    if all(k == "all" for _, k in kinds[first:]):
+        return kinds[first][0]
+    return None
+
+
+def threshold_by_width(threshold_runs: pd.DataFrame) -> pd.DataFrame:
+    """Per width of the divergence sweep: the threshold λ (``divergence_threshold``), its value,
+    and the λ that diverged in some or every seed."""
+    rows = []
+    for width, g in threshold_runs.groupby("width"):
+        star = divergence_threshold(g)
+        diverged = sorted({r for r, gg in g.groupby("λ") if (gg["status"] == "diverged").any()},
+                          key=lambda r: g[g["λ"] == r]["lam"].iloc[0])
+        rows.append({"width": int(width), "threshold": star if star else ("none diverged" if star == "" else
+                                                                           "no clean threshold"),
+                     "threshold_lam": g[g["λ"] == star]["lam"].iloc[0] if star else math.nan,
+                     "diverged": ", ".join(diverged) or "none"})
+    return pd.DataFrame(rows, columns=["width", "threshold", "threshold_lam", "diverged"])
+
+
 def budget_text(settings: dict, records) -> str:
     """The budget in words, with the compute from the runs' provenance."""
     return (f"Budget: dataset {settings['dataset']}, tower n={settings['depth']}, width {settings['width']}, "
@@ -196,7 +314,8 @@ def budget_line(settings: dict, records) -> str:
 
 def run(settings: dict, store) -> dict:
     """Train the missing runs, load the rest; return histories, per-run and per-λ tables."""
-    records = sweep(configs(settings), store)
+    records = sweep(sweep_configs(settings), store, save_weights=settings["save_weights"])
+    threshold_records = sweep(threshold_configs(settings), store)
     order = list(settings["lams"])
     history = history_frame(records)
     if len(history):
@@ -205,8 +324,10 @@ def run(settings: dict, store) -> dict:
     shown = [r for r in order if (per_run[per_run["λ"] == r]["status"] == "ok").any()]
     return {"records": records, "history": history, "order": order, "shown": shown, "per_run": per_run,
             "summary": summary_table(per_run, order), "diverged": diverged_runs(per_run),
-            "diverged_note": diverged_note(per_run, order), "budget_text": budget_text(settings, records),
-            "budget": budget_line(settings, records)}
+            "diverged_note": diverged_note(per_run, order), "threshold_runs": threshold_table(threshold_records,
+                                                                                               settings["depth"]),
+            "budget_text": budget_text(settings, records + threshold_records),
+            "budget": budget_line(settings, records + threshold_records)}
 
 
 # ----------------------------------------------------------------------------- rules
@@ -401,8 +522,100 @@ def rule_gc_rise_fall(per_run: pd.DataFrame, settings: dict, budget: str = "") -
                    f"{interval}; over {len(lams)} λ × {matrix.shape[0]} seeds", missing=missing)
 
 
+def rule_diverge_by_width(threshold_runs: pd.DataFrame, settings: dict, budget: str = "") -> Verdict:
+    """Figure 1 and Appendix A.3 at the paper's learning rate, on the divergence sweep (written
+    2026-12-03, before the book_v2 runs): ``rule_diverge`` at each width of ``settings["threshold"]``,
+    combined over widths by ``verdict.combine``. The statistic names the threshold λ per width
+    (``divergence_threshold``), which answers whether it moves toward the paper's n^-0.5 as the tower
+    widens; that trend is reported, not judged (the paper shows one width)."""
+    threshold = settings["threshold"]
+    parts = [rule_diverge(g.drop(columns="width"), {**settings, "seeds": threshold["seeds"]})
+             for _, g in threshold_runs.groupby("width")]
+    text, paper = CLAIMS["sweep_diverge"]
+    if not parts:
+        return not_run("sweep_diverge", text, paper, budget, parts and parts[0].rule or "", "no divergence sweep ran")
+    widths = sorted(threshold_runs["width"].unique())
+    trend = threshold_by_width(threshold_runs)
+    ours = "; ".join(f"width {w}: {v.ours}" for w, v in zip(widths, parts))
+    statistic = "; ".join(f"width {w}: {v.outcome} ({v.statistic})" for w, v in zip(widths, parts))
+    statistic += ". Threshold by width: " + ", ".join(f"{w}: {t}" for w, t in zip(trend["width"], trend["threshold"]))
+    return Verdict("sweep_diverge", text, paper, ours, budget, combine(v.outcome for v in parts),
+                   parts[0].rule + f"; at lr {threshold['lr']} and each width of {widths}, combined over widths",
+                   statistic)
+
+
+def rule_gc_reverses(per_run: pd.DataFrame, history: pd.DataFrame, settings: dict, budget: str = "") -> Verdict:
+    """Figure 1 and §4.2: early in training the geometric complexity rises with λ; after some steps
+    "this expected behavior exactly reverses" (written 2026-12-03, before the book_v2 runs).
+
+    Over the λ that trained in every seed (increasing), from ``history`` (one line per evaluation:
+    λ, seed, step, geometric_complexity), at the first and the last evaluation step that every run
+    has:
+    - early rise: Spearman's rank correlation of λ with the mean complexity over seeds at the first
+      evaluation, with its permutation p-value (``verdict.rank_correlation``);
+    - late reversal: at the last evaluation, the peak of the mean complexity over λ and a 95 %
+      bootstrap interval of its position (seeds resampled together): the interval excludes the
+      largest λ, i.e. the λ that gave the most complex net no longer does.
+    - reproduced: early rho > 0 with p < ``ALPHA``, and the late interval excludes the largest λ;
+    - not reproduced: no early rise (rho < 0 with p < ``ALPHA``), or an early rise and a late
+      interval that is the largest λ alone (the order never reversed);
+    - inconclusive: otherwise, including one seed, fewer than 3 λ, or fewer than 2 evaluations;
+    capped at partly reproduced where λ = n^-0.5 did not train (the top of the paper's range).
+    Budgets whose runs came before this rule (``gc_reversal_rule`` False) are not judged by it.
+    """
+    text, paper = CLAIMS["sweep_gc_reverses"]
+    rule = (f"Spearman rho of λ with the mean complexity at the first evaluation (> 0, permutation p < {ALPHA}), and "
+            "at the last evaluation a 95 % bootstrap interval (seeds) of the complexity peak's λ that excludes the "
+            "largest trained λ: both reproduced; no early rise (rho < 0, p < 0.05), or a late peak at the largest λ "
+            "in every resample: not reproduced; else inconclusive")
+    if not settings.get("gc_reversal_rule", True):
+        return not_run("sweep_gc_reverses", text, paper, budget, rule,
+                       "these runs were stored before the rule was written (2026-12-03); it judges the book_v2 runs")
+    lams = trained_in_every_seed(per_run)
+    if len(history) and "geometric_complexity" in history:
+        history = history[history["λ"].isin(lams)].dropna(subset=["geometric_complexity"])
+    if len(lams) < 3 or not len(history):
+        return not_run("sweep_gc_reverses", text, paper, budget, rule, "fewer than 3 λ trained with complexity logged")
+    per_step = history.pivot_table(index=["step", "seed"], columns="λ", values="geometric_complexity")[lams]
+    steps = sorted(s for s in per_step.index.get_level_values("step").unique()
+                   if not per_step.loc[s].isna().any().any())
+    values = [per_run[per_run["λ"] == r]["lam"].iloc[0] for r in lams]
+    missing = _top_missing(per_run, settings)
+    if len(steps) < 2:
+        return Verdict("sweep_gc_reverses", text, paper, "fewer than two evaluations shared by every run", budget,
+                       "inconclusive", rule, "no test possible", missing=missing)
+    early, late = per_step.loc[steps[0]].to_numpy(float), per_step.loc[steps[-1]].to_numpy(float)
+    rho, p = rank_correlation(values, early.mean(axis=0))
+    peak, last = int(np.argmax(late.mean(axis=0))), len(lams) - 1
+    low, high = bootstrap_interval(late, statistic=lambda m: float(np.argmax(m.mean(axis=0))))
+    rises = rho == rho and p < ALPHA and rho > 0
+    if low != low:
+        outcome, interval = "inconclusive", "no interval (one seed)"
+    else:
+        lo, hi = int(round(low)), int(round(high))
+        interval = f"95% bootstrap interval of the late peak: λ = {lams[lo]} to {lams[hi]}"
+        if rho == rho and p < ALPHA and rho < 0:
+            outcome = "not reproduced"
+        elif rises and hi < last:
+            outcome = "reproduced"
+        elif rises and lo == last:
+            outcome = "not reproduced"
+        else:
+            outcome = "inconclusive"
+    ours = (f"step {steps[0]}: complexity by λ " + ", ".join(f"{r} {m:.3g}" for r, m in zip(lams, early.mean(axis=0)))
+            + f"; step {steps[-1]}: peak at λ = {lams[peak]} ("
+            + ", ".join(f"{r} {m:.3g}" for r, m in zip(lams, late.mean(axis=0))) + ")")
+    return Verdict("sweep_gc_reverses", text, paper, ours, budget, outcome, rule,
+                   f"early Spearman rho = {rho:+.2f}, permutation p = {p:.2g}; {interval}; over {len(lams)} λ × "
+                   f"{early.shape[0]} seeds", missing=missing)
+
+
 def verdicts(results: dict, settings: dict) -> list:
-    """One Verdict per claim of ``CLAIMS``, in its order."""
+    """One Verdict per claim of ``CLAIMS``, in its order. Where the budget has a divergence sweep
+    (``threshold``), the divergence claim is judged on it, per width."""
     per_run, budget = results["per_run"], results["budget"]
-    return [rule_underfit(per_run, settings, budget), rule_diverge(per_run, settings, budget),
-            rule_acc_increases(per_run, settings, budget), rule_gc_rise_fall(per_run, settings, budget)]
+    diverge = (rule_diverge_by_width(results["threshold_runs"], settings, budget) if settings["threshold"]
+               else rule_diverge(per_run, settings, budget))
+    return [rule_underfit(per_run, settings, budget), diverge, rule_acc_increases(per_run, settings, budget),
+            rule_gc_rise_fall(per_run, settings, budget), rule_gc_reverses(per_run, results["history"], settings,
+                                                                           budget)]

@@ -218,11 +218,19 @@ def best_over_lr(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cells)
 
 
-def mark_edges(cells: pd.DataFrame, lrs) -> pd.DataFrame:
+def edge_side(lr: float, lrs) -> str:
+    """'largest' or 'smallest' where ``lr`` is that end of the grid ``lrs``, else ''."""
+    if lr != lr:
+        return ""
+    return "largest" if math.isclose(lr, max(lrs)) else "smallest" if math.isclose(lr, min(lrs)) else ""
+
+
+def mark_edges(cells: pd.DataFrame, settings: dict) -> pd.DataFrame:
     """``cells`` with a column ``edge``: True where the cell's best learning rate is the smallest or
-    the largest of the grid ``lrs``, so the best may lie outside it (the cell is probably under-tuned)."""
-    low, high = min(lrs), max(lrs)
-    return cells.assign(edge=[lr == lr and (math.isclose(lr, low) or math.isclose(lr, high)) for lr in cells["lr"]])
+    the largest of its own grid (``lrs_of``: per row and depth), so the best may lie outside it
+    (the cell is probably under-tuned)."""
+    return cells.assign(edge=[bool(edge_side(lr, lrs_of(settings, row, depth)))
+                              for row, depth, lr in zip(cells["row"], cells["depth"], cells["lr"])])
 
 
 def lr_text(lr: float) -> str:
@@ -248,6 +256,44 @@ def side_by_side(cells: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return pd.concat({f"ours ({dataset})": table, "ours: best lr": lr_table, "paper (CIFAR-10)": paper_table}, axis=1)
 
 
+def curve_table(records, row_of) -> pd.DataFrame:
+    """One line per evaluation of every run that finished: row, depth, lr, seed, step, test accuracy."""
+    return pd.DataFrame([
+        {"row": row_of(r), "depth": r["config"]["model_args"].get("depth"), "lr": r["config"]["lr"],
+         "seed": r["config"]["seed"], "step": h["step"], "test_acc": h["test_acc"]}
+        for r in records if r["status"] == "ok" for h in r["history"]
+    ], columns=["row", "depth", "lr", "seed", "step", "test_acc"])
+
+
+def ranking_table(curves: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Per depth, the rows ranked by mean test accuracy over seeds, each row at its cell's best
+    learning rate, at each of the last two evaluation steps (the learning-curve check of the
+    ranking): depth, step, ranking (best first, as "a > b > c"), and the accuracies."""
+    out = []
+    for depth in sorted(cells["depth"].unique()):
+        here = cells[(cells["depth"] == depth) & (cells["status"] == "ok")]
+        means = {}
+        for r in here.itertuples():
+            g = curves[(curves["row"] == r.row) & (curves["depth"] == depth) & np.isclose(curves["lr"], r.lr)]
+            means[r.row] = g.groupby("step")["test_acc"].mean()
+        steps = sorted(set.intersection(*(set(m.index) for m in means.values()))) if means else []
+        for step in steps[-2:]:
+            order = sorted(means, key=lambda row: -means[row][step])
+            out.append({"depth": depth, "step": int(step), "ranking": " > ".join(order),
+                        "accuracies": ", ".join(f"{row} {100 * means[row][step]:.2f}" for row in order)})
+    return pd.DataFrame(out, columns=["depth", "step", "ranking", "accuracies"])
+
+
+def order_settled(rankings: pd.DataFrame, depth: int, first: str, second: str) -> bool | None:
+    """Whether ``first`` and ``second`` keep their order between the last two evaluations at
+    ``depth`` (None where there are not two evaluations with both rows)."""
+    here = rankings[rankings["depth"] == depth]
+    orders = [r.split(" > ") for r in here["ranking"]]
+    if len(orders) < 2 or not all(first in o and second in o for o in orders):
+        return None
+    return len({o.index(first) < o.index(second) for o in orders}) == 1
+
+
 def divergence_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Every (row, depth, lr) at which a run diverged: how many of its seeds, and at which step(s)."""
     rows = []
@@ -271,27 +317,35 @@ def bn_divergence_text(runs: pd.DataFrame) -> str:
     return f"With BatchNorm, {n} run(s) diverged: {where}."
 
 
+def depth_budget(settings: dict, depth: int) -> str:
+    """'n = 100: 3 epoch(s), width 16, 4-6 lr per row, 3 seeds' from the settings at that depth."""
+    here = at_depth(settings, depth)
+    sizes = sorted({len(lrs_of(settings, row, depth)) for row in TABLE1_ROWS})
+    grid = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+    return f"n = {depth}: {run_length(here)}, width {here['width']}, {grid} lr per row, {len(here['seeds'])} seeds"
+
+
 def budget_text(settings: dict, records) -> str:
     """The budget in words, with the compute from the runs' provenance."""
-    return (f"Budget: dataset {settings['dataset']}, {run_length(settings)} per run, batch {settings['batch_size']}, "
-            f"width {settings['width']}, depths {settings['depths']},\n        learning rates "
-            f"{[round(lr, 5) for lr in settings['lrs']]}, seeds {settings['seeds']}, {len(records)} runs, "
-            f"{compute_used(records)}.")
+    per_depth = "; ".join(depth_budget(settings, d) for d in sorted(settings["depths"]))
+    return (f"Budget: dataset {settings['dataset']}, batch {settings['batch_size']}, {per_depth};\n        "
+            f"{len(records)} runs, {compute_used(records)}.")
 
 
 def budget_line(settings: dict, records) -> str:
-    """One line for the verdicts: data, depths, width, length, grid, seeds, hours."""
-    return (f"{settings['dataset']}; n ∈ {{{', '.join(map(str, settings['depths']))}}}, width {settings['width']}; "
-            f"{run_length(settings)}; {len(settings['lrs'])} lr × {len(settings['seeds'])} seeds; "
-            f"{hours_and_devices(records)}")
+    """One line for the verdicts: data, and per depth the length, width, grid and seeds; hours."""
+    per_depth = "; ".join(depth_budget(settings, d) for d in sorted(settings["depths"]))
+    return f"{settings['dataset']}; {per_depth}; {hours_and_devices(records)}"
 
 
 def run(settings: dict, store) -> dict:
     """Train the missing runs, load the rest; return the runs, the cells and the chapter's tables."""
     records = sweep(configs(settings), store)
     runs = run_table(records, row_of)
-    cells = mark_edges(best_over_lr(runs), settings["lrs"])
-    return {"records": records, "runs": runs, "cells": cells, "side_by_side": side_by_side(cells, settings["dataset"]),
+    cells = mark_edges(best_over_lr(runs), settings)
+    curves = curve_table(records, row_of)
+    return {"records": records, "runs": runs, "cells": cells, "curves": curves,
+            "rankings": ranking_table(curves, cells), "side_by_side": side_by_side(cells, settings["dataset"]),
             "divergences": divergence_table(runs), "bn_divergences": bn_divergence_text(runs),
             "budget_text": budget_text(settings, records), "budget": budget_line(settings, records)}
 
@@ -321,7 +375,12 @@ def _missing_depths(settings: dict, wanted) -> list:
 
 
 def _one_seed(settings: dict) -> bool:
-    return len(settings["seeds"]) < 2
+    return min(len(at_depth(settings, d)["seeds"]) for d in settings["depths"]) < 2
+
+
+def _grid_words(settings: dict) -> str:
+    return "; ".join(f"n = {d}: {len(lrs_of(settings, BN_FREE, d))} lr × {len(at_depth(settings, d)['seeds'])} seeds"
+                     for d in sorted(settings["depths"]))
 
 
 def _depth_words(runs, row, depth) -> str:
@@ -377,8 +436,8 @@ def rule_bn_free(runs: pd.DataFrame, settings: dict, budget: str = "") -> Verdic
     missing = _missing_depths(settings, PAPER_DEPTHS)
     words = "; ".join(_depth_words(runs, BN_FREE, d) for d in [*shallow, *deep])
     return Verdict("table1_bn_free", text, paper, f"λ = 1 without BN: {words}", budget, outcome, rule,
-                   f"count of trained seeds per depth over {len(settings['lrs'])} lr × {len(settings['seeds'])} "
-                   f"seeds (no test: a failure at every lr and seed is the paper's omitted entry)",
+                   f"count of trained seeds per depth over {_grid_words(settings)} (no test: a failure at every "
+                   f"lr and seed is the paper's omitted entry)",
                    missing=", ".join(f"n = {d}" for d in missing))
 
 
@@ -411,8 +470,8 @@ def rule_scaled_train(runs: pd.DataFrame, settings: dict, budget: str = "") -> V
     n_train = sum(s == "trains" for s in states.values())
     missing = _missing_depths(settings, PAPER_DEPTHS)
     return Verdict("table1_scaled_train", text, paper, ours, budget, outcome, rule,
-                   f"{n_train} of {len(states)} (row, depth) cells have an lr at which all {len(settings['seeds'])} "
-                   f"seed(s) trained (a count, no test)", missing=", ".join(f"n = {d}" for d in missing))
+                   f"{n_train} of {len(states)} (row, depth) cells have an lr at which every seed trained "
+                   f"({_grid_words(settings)}; a count, no test)", missing=", ".join(f"n = {d}" for d in missing))
 
 
 def seed_accuracies(runs: pd.DataFrame, row: str, depth: int, lr: float) -> pd.Series:
@@ -421,7 +480,8 @@ def seed_accuracies(runs: pd.DataFrame, row: str, depth: int, lr: float) -> pd.S
     return g.set_index("seed")["best_acc"].sort_index()
 
 
-def rule_sqrt_beats_n(runs: pd.DataFrame, cells: pd.DataFrame, settings: dict, budget: str = "") -> Verdict:
+def rule_sqrt_beats_n(runs: pd.DataFrame, cells: pd.DataFrame, settings: dict, budget: str = "",
+                      rankings: pd.DataFrame | None = None) -> Verdict:
     """Claim (c), Table 1 and Section 3.2: λ = 1/√n recovers more of BatchNorm's accuracy than λ = 1/n.
 
     Its gap to BatchNorm is smaller exactly when its accuracy is higher (the BN cell is common to
@@ -433,6 +493,10 @@ def rule_sqrt_beats_n(runs: pd.DataFrame, cells: pd.DataFrame, settings: dict, b
       inconclusive (with two seeds the t-test has one degree of freedom: it separates only a
       difference far larger than the seeds' spread); a row without a cell (every lr diverged) there:
       inconclusive;
+    - the learning-curve check (added 2026-12-03, before the book_v2 runs): where ``rankings``
+      (``ranking_table``) shows the two rows in a different order at the last two evaluations,
+      that depth is inconclusive whatever the test says, and the verdict says the ranking is not
+      settled (the runs are too short to rank the rows);
     - over depths: ``verdict.combine``;
     capped at partly reproduced where the budget lacks n = 100 or 1000, and where either row's best
     learning rate is at the edge of the lr grid (its best may lie outside: the cell is under-tuned).
@@ -440,7 +504,8 @@ def rule_sqrt_beats_n(runs: pd.DataFrame, cells: pd.DataFrame, settings: dict, b
     text, paper = CLAIMS["table1_sqrt_beats_n"]
     rule = ("paired t-test over seeds of accuracy(1/√n) − accuracy(1/n), each at its row's best lr, at each "
             f"n ≥ 100: interval above 0 (p < {ALPHA}) reproduced, below 0 not reproduced, else inconclusive; "
-            "a best lr at the lr grid's edge caps it at partly reproduced")
+            "a best lr at the lr grid's edge caps it at partly reproduced; an order of the two rows that changes "
+            "between the last two evaluations makes that depth inconclusive (ranking not settled)")
     deep = [d for d in sorted(settings["depths"]) if d >= DEEP]
     if not deep:
         return not_run("table1_sqrt_beats_n", text, paper, budget, rule, f"the budget has no depth n ≥ {DEEP}")
@@ -457,8 +522,14 @@ def rule_sqrt_beats_n(runs: pd.DataFrame, cells: pd.DataFrame, settings: dict, b
         n_acc = seed_accuracies(runs, BY_N, d, cell.loc[(BY_N, d), "lr"])
         common = sqrt_acc.index.intersection(n_acc.index)
         test = paired_t_test((sqrt_acc[common] - n_acc[common]).tolist())
-        outcomes.append({1: "reproduced", -1: "not reproduced", 0: "inconclusive"}[test.sign])
-        stats.append(f"n = {d}: {test.describe(scale=100, unit=' points')}")
+        outcome = {1: "reproduced", -1: "not reproduced", 0: "inconclusive"}[test.sign]
+        settled = None if rankings is None else order_settled(rankings, d, BY_SQRT, BY_N)
+        if settled is False:
+            outcome = "inconclusive"
+        outcomes.append(outcome)
+        check = {None: "", True: "; the order holds at the last two evaluations",
+                 False: "; ranking not settled: the order of 1/√n and 1/n changes between the last two evaluations"}
+        stats.append(f"n = {d}: {test.describe(scale=100, unit=' points')}{check[settled]}")
         gaps = []
         for row in (BY_SQRT, BY_N):
             if (BN, d) in cell.index and cell.loc[(BN, d), "status"] == "ok":
@@ -467,7 +538,7 @@ def rule_sqrt_beats_n(runs: pd.DataFrame, cells: pd.DataFrame, settings: dict, b
                 gaps.append(f"{row.split(' ')[0]} {100 * gap:+.2f}" + (f" ± {100 * se:.2f}" if se == se else ""))
             if cell.loc[(row, d), "edge"]:
                 lr = cell.loc[(row, d), "lr"]
-                side = "largest" if math.isclose(lr, max(settings["lrs"])) else "smallest"
+                side = edge_side(lr, lrs_of(settings, row, d))
                 edges.append(f"best lr of {row.split(' ')[0]} at n = {d} is {lr_text(lr)}, the {side} tried")
         best = ", ".join(f"{row.split(' ')[0]} {lr_text(cell.loc[(row, d), 'lr'])}" for row in (BY_SQRT, BY_N))
         ours.append(f"n = {d}: gap to BN {'; '.join(gaps) or 'n/a (no BN cell)'} points; best lr {best}")
@@ -486,4 +557,4 @@ def verdicts(results: dict, settings: dict) -> list:
     """One Verdict per claim of ``CLAIMS``, in its order."""
     runs, cells, budget = results["runs"], results["cells"], results["budget"]
     return [rule_bn_free(runs, settings, budget), rule_scaled_train(runs, settings, budget),
-            rule_sqrt_beats_n(runs, cells, settings, budget)]
+            rule_sqrt_beats_n(runs, cells, settings, budget, results.get("rankings"))]

@@ -124,18 +124,27 @@ def same_pad(size: int, kernel: int, stride: int) -> tuple:
     return total // 2, total - total // 2
 
 
+def same_max_pool2d(x, kernel: int, stride: int):
+    """Max pool with Flax's 'SAME' padding (``same_pad`` per axis; padded pixels are -inf, so they
+    never win). Traced by torch.fx as one call (``torch.fx.wrap``): its padding depends on the shape."""
+    top, bottom = same_pad(x.shape[-2], kernel, stride)
+    left, right = same_pad(x.shape[-1], kernel, stride)
+    x = nn.functional.pad(x, (left, right, top, bottom), value=-math.inf)
+    return nn.functional.max_pool2d(x, kernel, stride)
+
+
+torch.fx.wrap("same_max_pool2d")
+
+
 class SameMaxPool2d(nn.Module):
-    """Max pool with Flax's 'SAME' padding (``same_pad`` per axis; padded pixels never win)."""
+    """``same_max_pool2d`` as a module: Flax's ``nn.max_pool(..., padding='SAME')``."""
 
     def __init__(self, kernel: int, stride: int):
         super().__init__()
         self.kernel, self.stride = kernel, stride
 
     def forward(self, x):
-        top, bottom = same_pad(x.shape[-2], self.kernel, self.stride)
-        left, right = same_pad(x.shape[-1], self.kernel, self.stride)
-        x = nn.functional.pad(x, (left, right, top, bottom), value=-math.inf)
-        return nn.functional.max_pool2d(x, self.kernel, self.stride)
+        return same_max_pool2d(x, self.kernel, self.stride)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel}, stride={self.stride}, padding='SAME'"
