@@ -160,8 +160,9 @@ glue("tab-methods-provenance", pd.DataFrame({
 # cell): `smoke` exercises the code in seconds on the sample and its numbers are never results;
 # `book` is what this book shows; `paper` is the paper's own setting. A value passed to the
 # notebook (with `papermill -p`) overrides the profile's. One table per notebook, from
-# {numref}`tab-methods-budget-training-basics` to {numref}`tab-methods-budget-paths-across-papers`, in
-# the order of the chapters.
+# {numref}`tab-methods-budget-training-basics` to {numref}`tab-methods-budget-lesion-study`, in
+# the order of the chapters. A column `book_v2` is a chapter's next book budget, written before its
+# runs and trained in the background over several sessions; it replaces `book` once complete.
 
 # %% tags=["remove-input"]
 def show(value):
@@ -271,6 +272,15 @@ for notebook, module in EXPERIMENTS.items():
 # :name: "tab-methods-budget-paths-across-papers"
 #
 # The settings of `paths_across_papers` in each profile.
+# ```
+
+# %% [markdown]
+# ### `lesion_study`
+#
+# ```{glue:figure} tab-methods-budget-lesion-study
+# :name: "tab-methods-budget-lesion-study"
+#
+# The settings of `lesion_study` in each profile.
 # ```
 
 # %% [markdown]

@@ -9,7 +9,7 @@ from resdepth.store import Store
 
 NOTEBOOKS = ["training_basics", "expansion_theorem", "combinatorial_explosion", "table1_depth_scaling",
              "lambda_sweep", "geometric_complexity", "linearization_napl", "resnet56_ablation", "path_lengths",
-             "function_space", "paths_across_papers"]
+             "function_space", "paths_across_papers", "lesion_study"]
 
 
 def test_every_notebook_has_an_experiment_module_with_the_whole_interface():

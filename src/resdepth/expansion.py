@@ -194,3 +194,39 @@ def embedding_check(tower: ResidualTower, x: torch.Tensor, y: torch.Tensor) -> d
     loss = torch.nn.functional.cross_entropy
     return {"max_abs_diff": (deep_out - shallow_out).abs().max().item(),
             "loss_deep": loss(deep_out, y).item(), "loss_shallow": loss(shallow_out, y).item()}
+
+
+# ----------------------------------------------------------------------------- terms per path
+
+
+@torch.no_grad()
+def path_terms(tower: ResidualTower, x: torch.Tensor):
+    """The expansion's terms split by the blocks their paths run through, at inputs ``x``:
+
+        M0 = D(z),   first[i] = W F_i(z),   second[i, j] = W F_j'(z) F_i(z)  (i < j; 0 otherwise),
+
+    so that M1 = sum_i first[i] and M2 = sum_{i<j} second[i, j] (Theorem 3.1). A path that skips a
+    set of blocks survives their deletion, so the expansion of the tower with those blocks deleted
+    keeps exactly the terms whose blocks are all kept (``surviving_terms``). Costs n(n-1)/2 JVPs,
+    once; every deletion set then costs two sums. Returns (M0 [N, C], first [n, N, C],
+    second [n, n, N, C]).
+    """
+    z = tower.encoder(x)
+    linear = tower.decoder.linear_part
+    outputs = [branch(z) for branch in tower.blocks]
+    n = len(outputs)
+    m0 = tower.decoder(z)
+    first = torch.stack([linear(out) for out in outputs])
+    second = torch.zeros(n, n, *m0.shape, dtype=m0.dtype, device=m0.device)
+    for j in range(1, n):
+        for i in range(j):
+            second[i, j] = linear(jvp(tower.blocks[j], (z,), (outputs[i],))[1])
+    return m0, first, second
+
+
+def surviving_terms(terms, kept) -> tuple:
+    """(M0, M1, M2) restricted to the paths through kept blocks only: ``kept`` is a boolean mask
+    over the n blocks, ``terms`` is what ``path_terms`` returned."""
+    m0, first, second = terms
+    kept = torch.as_tensor(kept, dtype=torch.bool, device=first.device)
+    return m0, first[kept].sum(0), second[kept][:, kept].sum((0, 1))

@@ -19,13 +19,14 @@ Adding an experiment is one module here plus its notebook (``book/rerunning.md``
 
 from ..errors import ConfigError
 from . import (combinatorial_explosion, expansion_theorem, function_space, geometric_complexity, lambda_sweep,
-               linearization_napl, path_lengths, paths_across_papers, resnet56_ablation, table1_depth_scaling,
-               training_basics)
+               lesion_study, linearization_napl, path_lengths, paths_across_papers, resnet56_ablation,
+               table1_depth_scaling, training_basics)
 from .common import PROFILES, resolve_settings
 
 EXPERIMENTS = {m.NAME: m for m in (
     training_basics, expansion_theorem, combinatorial_explosion, table1_depth_scaling, lambda_sweep,
     geometric_complexity, linearization_napl, resnet56_ablation, path_lengths, function_space, paths_across_papers,
+    lesion_study,
 )}
 
 

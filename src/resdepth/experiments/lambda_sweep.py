@@ -46,7 +46,7 @@ BUDGETS = {
         "eval_every": 10,  # steps between evaluations (test accuracy, geometric complexity)
         "eval_images": None,  # test images of every evaluation but the last (None: all)
         "gc_images": 16,  # test images for the geometric complexity
-        "save_weights": False,  # keep each run's final weights (the lesion study reads them)
+        "save_weights": True,  # keep each run's final weights (the lesion study reads them)
         "threshold": {},  # a second sweep for the divergence threshold (none: the sweep above judges it)
         "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)
     },
