@@ -31,6 +31,12 @@
 # computed exactly (one vector-Jacobian product per class) on a fixed set of test images at every
 # evaluation during training. The runs, the tables and the rules that judge the claims are in
 # `resdepth.experiments.lambda_sweep`.
+#
+# **The stem of these runs.** The book's first tower runs, shown in this chapter, pad the stem's
+# 3×3 max pool by one pixel on every side. Flax's 'SAME' padding, which Appendix A's model uses,
+# pads 0 pixels before and 1 after on the stem's 16×16 map, and 69 % of the pooled values differ.
+# The tower now uses 'SAME' by default (`resdepth.models.tower`), and the stored runs say
+# `stem_pool: "symmetric"` in their configs. The book's next budgets are trained with 'SAME'.
 
 # %% tags=["parameters"]
 import os

@@ -30,6 +30,12 @@
 # with the best mean. A learning rate at which a seed diverged does not count; a cell with no
 # learning rate left shows "—" and why. The runs, the cells and the rules that judge the claims are
 # in `resdepth.experiments.table1_depth_scaling`.
+#
+# **The stem of these runs.** The book's first tower runs, shown in this chapter, pad the stem's
+# 3×3 max pool by one pixel on every side. Flax's 'SAME' padding, which Appendix A's model uses,
+# pads 0 pixels before and 1 after on the stem's 16×16 map, and 69 % of the pooled values differ.
+# The tower now uses 'SAME' by default (`resdepth.models.tower`), and the stored runs say
+# `stem_pool: "symmetric"` in their configs. The book's next budgets are trained with 'SAME'.
 
 # %% tags=["parameters"]
 import os
@@ -117,6 +123,70 @@ print(results["bn_divergences"])
 # The diverged runs, per treatment, depth and learning rate: how many of the seeds diverged, and the
 # step at which the non-finite loss was caught. A learning rate with any diverged seed does not count
 # for its cell in {numref}`tab-table1-side-by-side`.
+# ```
+
+# %% [markdown]
+# ## The thousand-layer column, in progress
+#
+# The book's second Table 1 budget, `book_v2`, is being trained in the background over several
+# sessions. It fixes the stem's pooling to Flax's 'SAME' padding, runs 3 seeds × 3 epochs at
+# $n = 10$ and 100 with learning-rate grids extended past the first grid's edges, and adds
+# $n = 1000$ at two learning rates per row, with 2 seeds and 1 epoch. Its grid and the rules that
+# will judge it were written on 2026-12-03, before any of its runs; the Methods page lists it. What
+# is stored so far of its $n = 1000$ column is shown here as it comes in
+# ({numref}`tab-table1-next-1000`, {numref}`fig-table1-next-1000`). It is never trained by this
+# page and judges nothing yet: the verdicts below are the first budget's.
+
+# %% tags=["hide-input", "remove-output"]
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from resdepth.experiments.common import format_cell
+
+preview = table1_depth_scaling.next_budget_preview(profile, store)
+deep = preview["cells"][preview["cells"]["depth"] == 1000] if preview and len(preview["cells"]) else pd.DataFrame()
+if len(deep):
+    lr_words = [table1_depth_scaling.lr_text(lr) for lr in deep["lr"]]
+    shown = pd.DataFrame({
+        "treatment": deep["row"],
+        "best test accuracy (%)": [format_cell(m, s) if st == "ok" else f"— ({why})"
+                                   for m, s, st, why in zip(deep["mean"], deep["se"], deep["status"], deep["reason"])],
+        "at lr": lr_words, "seeds": deep["seeds"]}).set_index("treatment")
+else:
+    shown = pd.DataFrame({"treatment": [], "best test accuracy (%)": []}).set_index("treatment")
+show("tab-table1-next-1000", shown)
+print(f"book_v2: {preview['stored']} of {preview['stored'] + preview['missing']} runs stored, {preview['compute']}."
+      if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
+
+# %% tags=["hide-input", "remove-output"]
+fig, ax = plt.subplots(figsize=(8, 4))
+curves = preview["curves"] if preview else pd.DataFrame()
+curves = curves[curves["depth"] == 1000] if len(curves) else curves
+if len(curves):
+    curves = curves.assign(lr=[table1_depth_scaling.lr_text(lr) for lr in curves["lr"]])
+    sns.lineplot(data=curves, x="step", y="test_acc", hue="row", style="lr", marker="o", errorbar=("se", 1), ax=ax)
+    ax.legend(title="treatment, learning rate", fontsize=9, bbox_to_anchor=(1.02, 1), loc="upper left")
+else:
+    ax.text(0.5, 0.5, "no n = 1000 run stored yet", ha="center", va="center", transform=ax.transAxes)
+ax.set(xlabel="step", ylabel="test accuracy", title="n = 1000, book_v2 (in progress)")
+plt.tight_layout()
+show("fig-table1-next-1000", fig)
+
+# %% [markdown]
+# ```{glue:figure} tab-table1-next-1000
+# :name: "tab-table1-next-1000"
+#
+# The $n = 1000$ cells of `book_v2` stored so far: best test accuracy (%, mean ± standard error over
+# the seeds stored so far) at the best of the stored learning rates, or "—" with the reason where
+# every stored run diverged. Fashion-MNIST, width 16, 1 epoch, 'SAME' stem.
+# ```
+#
+# ```{glue:figure} fig-table1-next-1000
+# :name: "fig-table1-next-1000"
+#
+# Test accuracy against the step for every stored $n = 1000$ run of `book_v2` that did not diverge
+# (mean over seeds with ±1 standard error), one colour per treatment and one line style per learning
+# rate. The intermediate evaluation uses the whole test set at $n = 1000$.
 # ```
 
 # %% [markdown]

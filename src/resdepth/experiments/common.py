@@ -91,3 +91,10 @@ def format_cell(mean: float, se: float, scale: float = 100.0) -> str:
 def paper_numbers(name: str):
     """A table of the paper's published numbers, committed as ``data/paper/<name>.csv``."""
     return pd.read_csv(project_data_dir() / "paper" / f"{name}.csv")
+
+
+def stored_only(configs, store) -> tuple:
+    """(the stored records of ``configs``, the number not stored): what a chapter can show of a
+    budget that is still being trained, without training anything."""
+    records = [store.load(c) for c in configs]
+    return [r for r in records if r is not None], sum(r is None for r in records)

@@ -300,6 +300,7 @@ def threshold_by_width(threshold_runs: pd.DataFrame) -> pd.DataFrame:
 def budget_text(settings: dict, records) -> str:
     """The budget in words, with the compute from the runs' provenance."""
     return (f"Budget: dataset {settings['dataset']}, tower n={settings['depth']}, width {settings['width']}, "
+            f"stem pool {settings['stem_pool']!r}, "
             f"{run_length(settings)} per run, batch {settings['batch_size']}, lr {settings['lr']},\n        seeds "
             f"{settings['seeds']}, {len(records)} runs, geometric complexity on {settings['gc_images']} test images, "
             f"{compute_used(records)}.")
@@ -308,7 +309,8 @@ def budget_text(settings: dict, records) -> str:
 def budget_line(settings: dict, records) -> str:
     """One line for the verdicts: data, depth, width, length, λ × seeds, hours."""
     return (f"{settings['dataset']}; n = {settings['depth']}, width {settings['width']}; {run_length(settings)}; "
-            f"lr {settings['lr']}; {len(settings['lams'])} λ × {len(settings['seeds'])} seeds; "
+            f"lr {settings['lr']}; {len(settings['lams'])} λ × {len(settings['seeds'])} seeds; stem pool "
+            f"{settings['stem_pool']!r}; "
             f"{hours_and_devices(records)}")
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from ..config import RunConfig
 from ..results import compute_used, run_length, sweep
 from ..verdict import ALPHA, Verdict, combine, not_run, paired_t_test
-from .common import budget_of, format_cell, hours_and_devices, paper_numbers
+from .common import budget_of, format_cell, hours_and_devices, paper_numbers, resolve_settings, stored_only
 
 NAME = "table1_depth_scaling"
 TITLE = "Table 1: trainable depth without BatchNorm"
@@ -328,14 +328,14 @@ def depth_budget(settings: dict, depth: int) -> str:
 def budget_text(settings: dict, records) -> str:
     """The budget in words, with the compute from the runs' provenance."""
     per_depth = "; ".join(depth_budget(settings, d) for d in sorted(settings["depths"]))
-    return (f"Budget: dataset {settings['dataset']}, batch {settings['batch_size']}, {per_depth};\n        "
-            f"{len(records)} runs, {compute_used(records)}.")
+    return (f"Budget: dataset {settings['dataset']}, batch {settings['batch_size']}, stem pool "
+            f"{settings['stem_pool']!r}, {per_depth};\n        {len(records)} runs, {compute_used(records)}.")
 
 
 def budget_line(settings: dict, records) -> str:
     """One line for the verdicts: data, and per depth the length, width, grid and seeds; hours."""
     per_depth = "; ".join(depth_budget(settings, d) for d in sorted(settings["depths"]))
-    return f"{settings['dataset']}; {per_depth}; {hours_and_devices(records)}"
+    return f"{settings['dataset']}; {per_depth}; stem pool {settings['stem_pool']!r}; {hours_and_devices(records)}"
 
 
 def run(settings: dict, store) -> dict:
@@ -348,6 +348,22 @@ def run(settings: dict, store) -> dict:
             "rankings": ranking_table(curves, cells), "side_by_side": side_by_side(cells, settings["dataset"]),
             "divergences": divergence_table(runs), "bn_divergences": bn_divergence_text(runs),
             "budget_text": budget_text(settings, records), "budget": budget_line(settings, records)}
+
+
+def next_budget_preview(profile: str, store, budget: str = "book_v2") -> dict | None:
+    """What is stored so far of the next book budget (trained in the background; nothing is
+    trained here): its runs, its cells (each over the seeds stored so far), its learning curves,
+    how many runs are stored and missing, and their compute. None where the chapter has no such
+    budget for this profile (the smoke and paper profiles)."""
+    if profile != "book" or budget not in BUDGETS:
+        return None
+    settings = resolve_settings(NAME, BUDGETS, profile, budget)
+    records, missing = stored_only(configs(settings), store)
+    runs = run_table(records, row_of)
+    cells = mark_edges(best_over_lr(runs), settings) if len(runs) else pd.DataFrame()
+    return {"settings": settings, "records": records, "runs": runs, "cells": cells,
+            "curves": curve_table(records, row_of), "stored": len(records), "missing": missing,
+            "compute": compute_used(records) if records else "no compute yet"}
 
 
 # ----------------------------------------------------------------------------- rules
