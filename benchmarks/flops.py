@@ -10,8 +10,9 @@ few percent of the FLOPs. This is the convention of model FLOPs utilization (MFU
 
 import re
 
-import torch
 from torch import nn
+
+from resdepth.plan import forward_flops_per_image  # noqa: F401  (re-exported for the benchmarks)
 
 # Dense bf16 tensor-core peaks from the vendors' data sheets, in FLOP/s (no sparsity: half the
 # data sheets' starred figures), per GPU model. Matched in order on the full name that
@@ -31,31 +32,6 @@ BF16_PEAKS = (
     (r"\bL4\b", "L4", 121e12),
     (r"\bA10\b", "A10", 125e12),  # not the A10G, whose peak NVIDIA does not publish
 )
-
-
-def forward_flops_per_image(model: nn.Module, image_shape) -> int:
-    """FLOPs of one forward pass on one image of ``image_shape`` (C, H, W), by the formulas above."""
-    total = 0
-
-    def count(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.Conv2d):
-            c_out, c_in_per_group, k_h, k_w = module.weight.shape
-            total += 2 * c_in_per_group * k_h * k_w * c_out * output.shape[-2] * output.shape[-1]
-        elif isinstance(module, nn.Linear):
-            total += 2 * module.in_features * module.out_features
-
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, *image_shape, device=next(model.parameters()).device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
-    return total
 
 
 def training_flops_per_image(model: nn.Module, image_shape) -> int:

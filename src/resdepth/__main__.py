@@ -3,6 +3,7 @@
     python -m resdepth train --model tower --depth 16 --lam '1/sqrt(n)' --epochs 1
     python -m resdepth sweep table1_depth_scaling --profile paper --executor ray --address auto
     python -m resdepth sweep table1_depth_scaling --budget book_v2     # a chapter's next book budget
+    python -m resdepth plan lambda_sweep --budget book_v2              # what it would train, and for how long
 
 ``train`` trains one run through the results store (a finished run is loaded, not re-run), shows
 a progress bar, and prints the final test accuracy. ``sweep`` runs a chapter's whole grid (the
@@ -12,12 +13,14 @@ input exits with status 2 and a one-line error.
 """
 
 import argparse
+import os
 import sys
 
 from .book import replace_report_table, report_markdown
 from .errors import ConfigError, ResdepthError
 from .experiments import sweep_configs, trained_experiments
 from .models import list_models, model_arg_names
+from .plan import plan_text, sweep_plan
 from .results import run_or_load, sweep
 from .store import Store
 
@@ -76,6 +79,11 @@ def parser() -> argparse.ArgumentParser:
                    help="ray: the fraction of a GPU each run or stack asks for (default 1; 0.25 puts four on a GPU)")
     s.add_argument("--device", default="auto", help="local and processes: auto, cpu, cuda or cuda:N")
     s.add_argument("--max-retries", type=int, default=3, help="times a run whose worker died is retried")
+    pl = sub.add_parser("plan", help="print a chapter's plan: runs stored, runs to train, measured core-hours")
+    pl.add_argument("experiment", help=f"a chapter that trains: {', '.join(trained_experiments())}")
+    pl.add_argument("--profile", default="book", help="smoke, book or paper")
+    pl.add_argument("--budget", help="another of the chapter's budgets than the profile's own, e.g. book_v2")
+    pl.add_argument("--threads", type=int, default=1, help="threads per run for the timing (default 1: one per worker)")
     r = sub.add_parser("report", help="print the reproduction report's table, built from every chapter's CLAIMS")
     r.add_argument("--write", metavar="PATH", help="replace the list-table of this markdown page with it")
     return p
@@ -94,6 +102,19 @@ def run_report(args) -> int:
         print(f"wrote the reproduction report's table into {args.write}")
     else:
         print(report_markdown(), end="")
+    return 0
+
+
+def run_plan(args) -> int:
+    if args.experiment not in trained_experiments():
+        raise ConfigError(f"unknown experiment {args.experiment!r} to plan; the chapters that train are: "
+                          f"{', '.join(trained_experiments())}")
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be >= 1; got {args.threads}")
+    plan = sweep_plan(sweep_configs(args.experiment, args.profile, args.budget), Store(profile=args.profile),
+                      args.threads)
+    print(plan.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(plan_text(plan, os.cpu_count() if args.threads == 1 else 1))
     return 0
 
 
@@ -116,9 +137,9 @@ MODEL_FLAGS = {"depth": "depth", "width": "width", "lam": "lam", "batchnorm": "b
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if args.command in ("sweep", "report"):
+    if args.command in ("sweep", "report", "plan"):
         try:
-            return run_sweep(args) if args.command == "sweep" else run_report(args)
+            return {"sweep": run_sweep, "report": run_report, "plan": run_plan}[args.command](args)
         except ResdepthError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

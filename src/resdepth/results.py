@@ -10,12 +10,17 @@ A config that another config of the sweep starts from (``start_from``: post-trai
 first, with its weights stored.
 """
 
+import os
+import sys
+
+import torch
 from tqdm import tqdm
 
 from .config import RunConfig
 from .errors import ConfigError
 from .executors import EXECUTORS, auto_executor, run_elsewhere
 from .jobs import driver_command, train_job, train_unit
+from .plan import plan_text, sweep_plan
 from .stack import group_stacks
 from .store import Store
 from .train import pick_device
@@ -64,6 +69,13 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
     is_start = lambda c: f"{c.experiment}/{c.key}" in starts  # noqa: E731
     keep = lambda c: save_weights or is_start(c)  # noqa: E731
     todo = [c for c in configs if not store.is_finished(c, with_weights=keep(c))]
+    if todo and progress:  # the plan before a long run: what loads, what trains, and for how long
+        place = executor if executor != "auto" else auto_executor(device, len(todo))
+        cpu_workers = workers or os.cpu_count() if place == "processes" else 1
+        threads = 1 if place == "processes" else torch.get_num_threads()
+        on_cpu = pick_device(device).type == "cpu"
+        print(plan_text(sweep_plan(configs, store, threads, time_runs=on_cpu), cpu_workers if on_cpu else 1),
+              file=sys.stderr, flush=True)
     with tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not progress or not todo,
               desc=f"sweep ({len(todo)} to run)", unit="run") as bar:
         for stage in ([c for c in todo if is_start(c)], [c for c in todo if not is_start(c)]):

@@ -94,7 +94,7 @@ BUDGETS = {
         "threshold": {  # the divergence sweep at the paper's learning rate, one run per (width, λ, seed)
             "lr": 0.3,  # the paper's (Appendix A.3)
             "widths": [16, 64],  # channels: the book's, and the widest that fits the CPU budget
-            "epochs": 2,  # passes over the training set (divergence shows in the first few hundred steps)
+            "epochs": 1,  # passes over the training set (every divergence of the first budget came by step 50)
             "seeds": [0, 1],  # one run per seed
         },
         "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)

@@ -1,0 +1,149 @@
+"""The plan before a sweep: how many runs load, how many train, and how long the training takes.
+
+The time is measured, not guessed. Each distinct shape of run (model, its arguments, batch size,
+image shape) is timed for a few SGD steps on this machine, after one warm-up step, with as many
+threads as each run will get: one per worker when a sweep spreads runs over pinned 1-thread
+workers. The estimate counts training steps only, at the measured median, so evaluations and a
+busy machine make the real time longer. Post-training runs (``start_from``) are not timed: their
+model is built from a stored run.
+
+For a GPU the package has no measured step time on this machine, so ``gpu_hours`` counts model
+FLOPs (the convention of MFU, PaLM Appendix B: a multiply-add is 2 FLOPs, a training step 3
+forward passes) and divides by a peak and an assumed utilisation, which the caller states.
+"""
+
+import statistics
+import time
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import RunConfig
+from .data import load_dataset
+from .models import build_model
+
+
+def total_steps(cfg: RunConfig, train_images: int) -> int:
+    """The SGD steps of ``cfg`` on a training set of ``train_images`` images (last partial batch dropped)."""
+    if cfg.steps is not None:
+        return cfg.steps
+    images = min(train_images, cfg.train_images or train_images)
+    return cfg.epochs * (images // cfg.batch_size)
+
+
+def shape_of(cfg: RunConfig) -> tuple:
+    """What decides a run's step time: model, its arguments but the per-run scalars that only scale
+    a tensor (the model class's ``STACKED_SCALARS``, e.g. the tower's lam), batch size and dataset."""
+    with torch.device("meta"):  # the class only: nothing is allocated
+        scalars = getattr(type(build_model(cfg.model, 1, 10, **cfg.model_kwargs)), "STACKED_SCALARS", {})
+    return cfg.model, tuple(a for a in cfg.model_args if a[0] not in scalars), cfg.batch_size, cfg.dataset
+
+
+def seconds_per_step(cfg: RunConfig, threads: int = 1, steps: int = 3) -> float:
+    """Median wall seconds of one SGD step of ``cfg``'s model (random inputs of the dataset's shape,
+    cross-entropy, momentum SGD) on the CPU with ``threads`` threads, after one warm-up step."""
+    data = load_dataset(cfg.dataset)
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        torch.manual_seed(0)
+        model = build_model(cfg.model, data.in_channels, data.num_classes, **cfg.model_kwargs).train()
+        model = model.to(memory_format=torch.channels_last)
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
+        x = torch.randn(cfg.batch_size, data.in_channels, data.image_size, data.image_size)
+        x = x.contiguous(memory_format=torch.channels_last)
+        y = torch.randint(0, data.num_classes, (cfg.batch_size,))
+        times = []
+        for _ in range(steps + 1):
+            start = time.perf_counter()
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times[1:])
+    finally:
+        torch.set_num_threads(saved)
+
+
+def sweep_plan(configs, store, threads: int = 1, time_runs: bool = True) -> pd.DataFrame:
+    """One line per shape of run (``shape_of``): how many runs, how many are stored (they load),
+    how many train, the steps of each, the measured seconds per step (``seconds_per_step``, only
+    where some run trains and ``time_runs``) and the estimated core-hours of the runs to train."""
+    groups = {}
+    for cfg in configs:
+        groups.setdefault(shape_of(cfg), []).append(cfg)
+    rows = []
+    for (model, args, batch, dataset), group in groups.items():
+        todo = [c for c in group if not store.is_finished(c)]
+        images = len(load_dataset(dataset).train_x) if todo else 0
+        steps = sum(total_steps(c, images) for c in todo)
+        timed = todo and time_runs and not todo[0].start_from
+        per_step = seconds_per_step(todo[0], threads) if timed else float("nan")
+        rows.append({"model": model, "arguments": ", ".join(f"{k}={v}" for k, v in args), "batch": batch,
+                     "dataset": dataset, "runs": len(group), "stored": len(group) - len(todo), "to train": len(todo),
+                     "steps to train": steps, "s/step": per_step, "core-hours": steps * per_step / 3600})
+    return pd.DataFrame(rows, columns=["model", "arguments", "batch", "dataset", "runs", "stored", "to train",
+                                       "steps to train", "s/step", "core-hours"])
+
+
+def plan_text(plan: pd.DataFrame, workers: int = 1) -> str:
+    """The plan in one paragraph: runs that load and train, and the estimated time on ``workers``."""
+    stored, todo = int(plan["stored"].sum()), int(plan["to train"].sum())
+    if not todo:
+        return f"Plan: all {stored} runs are stored; nothing to train."
+    hours = plan["core-hours"].sum()
+    untimed = int(plan[plan["s/step"].isna()]["to train"].sum())
+    note = f" ({untimed} post-training runs not timed)" if untimed else ""
+    return (f"Plan: {stored} runs load, {todo} train: about {hours:.2f} core-hours of SGD steps{note}, "
+            f"{hours / max(workers, 1):.2f} h on {workers} worker(s), measured on this machine; evaluations "
+            f"and a busy machine add to it.")
+
+
+# ----------------------------------------------------------------------------- FLOPs and GPU hours
+
+
+def forward_flops_per_image(model: nn.Module, image_shape) -> int:
+    """FLOPs of one forward pass on one image of ``image_shape`` (C, H, W), counted from the layer
+    shapes: conv 2 (C_in/groups) k_h k_w C_out H_out W_out, linear 2 d_in d_out. Normalization,
+    activations and pooling are left out (memory-bound, a few percent of the FLOPs)."""
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            c_out, c_in_per_group, k_h, k_w = module.weight.shape
+            total += 2 * c_in_per_group * k_h * k_w * c_out * output.shape[-2] * output.shape[-1]
+        elif isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *image_shape, device=next(model.parameters()).device))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return total
+
+
+def gpu_hours(configs, peak_flops: float, utilisation: float, image_shape=(3, 32, 32), train_images: int = 50_000,
+              num_classes: int = 10) -> float:
+    """GPU-hours of ``configs`` at ``utilisation`` of ``peak_flops``: sum over runs of steps x batch
+    x 3 x forward FLOPs per image (``forward_flops_per_image``), over peak x utilisation.
+    Evaluations are left out."""
+    flops_of = {}
+    total = 0.0
+    for cfg in configs:
+        key = (cfg.model, cfg.model_args)
+        if key not in flops_of:
+            with torch.device("meta"):  # shapes only: a width-256, 1000-block tower never allocates
+                model = build_model(cfg.model, image_shape[0], num_classes, **cfg.model_kwargs)
+            flops_of[key] = forward_flops_per_image(model, image_shape)
+        total += 3 * flops_of[key] * cfg.batch_size * total_steps(cfg, train_images)
+    return total / (peak_flops * utilisation) / 3600

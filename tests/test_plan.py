@@ -1,0 +1,59 @@
+"""The plan printed before a sweep: counts, measured step times, and the FLOP-based GPU hours."""
+
+import math
+
+import pytest
+
+from resdepth import plan
+from resdepth.config import RunConfig
+from resdepth.results import sweep
+from resdepth.store import Store
+
+
+def tower(lam="1/sqrt(n)", depth=2, seed=0, **kw):
+    args = dict(experiment="plan", model_args=dict(depth=depth, width=4, lam=lam), dataset="sample", batch_size=64,
+                lr=0.01, seed=seed, eval_every=10)
+    return RunConfig(**{**args, "epochs": 1, **kw})
+
+
+def test_total_steps_counts_epochs_of_full_batches_or_takes_steps():
+    assert plan.total_steps(tower(), 1_000) == 15  # 1000 // 64
+    assert plan.total_steps(tower(epochs=3), 1_000) == 45
+    assert plan.total_steps(tower(epochs=None, steps=7), 1_000) == 7
+    assert plan.total_steps(tower(epochs=2, train_images=640), 60_000) == 20
+
+
+def test_the_shape_of_a_run_ignores_its_branch_scale_but_not_its_depth():
+    assert plan.shape_of(tower(lam="1")) == plan.shape_of(tower(lam="n^-2"))
+    assert plan.shape_of(tower(depth=2)) != plan.shape_of(tower(depth=3))
+    assert plan.shape_of(tower(seed=1)) == plan.shape_of(tower(seed=2))
+
+
+def test_sweep_plan_counts_stored_and_to_train_and_times_only_what_trains():
+    store = Store(profile="smoke")
+    configs = [tower(lam=lam, seed=s, steps=3, epochs=None) for lam in ("1", "1/n") for s in (0, 1)]
+    configs.append(tower(depth=3, steps=3, epochs=None))
+    sweep(configs[:1], store, executor="local", progress=False)
+    table = plan.sweep_plan(configs, store).set_index("arguments")
+    shallow = table.loc[[a for a in table.index if "depth=2" in a][0]]
+    assert (shallow["runs"], shallow["stored"], shallow["to train"], shallow["steps to train"]) == (4, 1, 3, 9)
+    assert 0 < shallow["s/step"] < 5 and shallow["core-hours"] == pytest.approx(9 * shallow["s/step"] / 3600)
+    sweep(configs, store, executor="local", progress=False)
+    done = plan.sweep_plan(configs, store)
+    assert done["to train"].sum() == 0 and done["s/step"].isna().all()
+    assert plan.plan_text(done) == "Plan: all 5 runs are stored; nothing to train."
+    text = plan.plan_text(table.reset_index(), workers=2)
+    assert text.startswith("Plan: 1 runs load, 4 train: about ") and "on 2 worker(s)" in text
+
+
+def test_a_sweep_prints_its_plan_before_training(capsys):
+    sweep([tower(steps=2, epochs=None)], Store(profile="smoke"), executor="local", progress=True)
+    assert "Plan: 0 runs load, 1 train: about" in capsys.readouterr().err
+
+
+def test_gpu_hours_is_steps_times_batch_times_three_forward_passes_over_the_sustained_rate():
+    cfg = tower(depth=1, steps=1000, epochs=None, dataset="sample")
+    forward = 2 * 49 * 3 * 4 * 16 * 16 + 1 * 2 * (2 * 9 * 4 * 4 * 8 * 8) + 2 * 4 * 10  # stem, block, head
+    hours = plan.gpu_hours([cfg, cfg], peak_flops=1e12, utilisation=0.5)
+    assert hours == pytest.approx(2 * 1000 * 64 * 3 * forward / 0.5e12 / 3600)
+    assert math.isclose(plan.gpu_hours([cfg], 1e12, 0.25), 2 * plan.gpu_hours([cfg], 1e12, 0.5))
