@@ -33,6 +33,8 @@ def test_cli_bad_input_is_one_line_with_the_fix():
         (("--depth", "4", "--lam", "big"), "lam must be a number >= 0"),
         (("--model", "vgg16"), "unknown model 'vgg16'"),
         (("--model", "repvgg_a0", "--depth", "3"), "model repvgg_a0 takes no --depth"),
+        (("--depth", "2", "--epochs", "0"), "epochs/steps must be an integer >= 1; got 0"),
+        (("--depth", "2", "--stem-pool", "valid"), "stem_pool must be 'same'"),
     ]:
         out = run_cli("train", *args)
         assert out.returncode == 2

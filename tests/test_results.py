@@ -31,6 +31,12 @@ def test_hash_is_stable_and_content_addressed():
     (dict(model_args=dict(depth=4, lam="1/q")), "lam must be"), (dict(lr=-1), "lr must be"),
     (dict(epochs=2), "exactly one of epochs and steps"), (dict(schedule="linear"), "unknown schedule"),
     (dict(model_args=dict(depthh=4)), "takes no argument"),
+    (dict(momentum=float("nan")), "momentum must lie in"), (dict(momentum=-0.5), "momentum must lie in"),
+    (dict(weight_decay=float("nan")), "weight_decay must be"), (dict(weight_decay=-1e-4), "weight_decay must be"),
+    (dict(gamma=float("nan")), "gamma .* must be"), (dict(milestones=(0.5, 1.5)), "milestones must be"),
+    (dict(seed=2**63), r"seed must be an integer in \[0, 2\^63\)"), (dict(seed=-1), "seed must be"),
+    (dict(train_images=-5), "train_images must be"), (dict(augment="no"), "augment must be true or false"),
+    (dict(steps=True, epochs=None), "epochs/steps must be an integer"), (dict(warmup_steps=-1), "warmup_steps"),
 ])
 def test_bad_configs_are_clear_errors(changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -139,3 +145,9 @@ def test_diverged_run_is_not_retrained_for_its_weights(monkeypatch):
     assert first["status"] == "diverged"
     monkeypatch.setattr(jobs, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("retrained")))
     assert run_or_load(c, Store(), progress=False, save_weights=True) == first
+
+
+@pytest.mark.parametrize("retries", [-1, True, 1.5])
+def test_sweep_refuses_a_nonsense_retry_count(retries):
+    with pytest.raises(ConfigError, match="max_retries must be an integer >= 0"):
+        sweep([cfg()], progress=False, max_retries=retries)

@@ -154,7 +154,7 @@ def main(argv=None) -> int:
                               f"{', '.join('--' + a.replace('_', '-') for a in model_arg_names(args.model)) or 'none'}")
         cfg = RunConfig(
             experiment=args.experiment, model=args.model, model_args=model_args, dataset=args.dataset,
-            epochs=args.epochs if (args.epochs or args.steps) else 1, steps=args.steps,
+            epochs=args.epochs if (args.epochs is not None or args.steps is not None) else 1, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
             schedule=args.schedule, seed=args.seed, eval_every=args.eval_every,
             train_images=args.train_images, augment=not args.no_augment,

@@ -27,6 +27,11 @@ PRECISIONS = ("auto", "fp32", "bf16")
 EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # a folder name: nothing can escape the store
 
 
+def _is_int(value) -> bool:
+    """An integer, and not a bool (True would pass as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_experiment_name(name) -> str:
     """``name`` if it is a safe folder name for the results store; ``ConfigError`` otherwise."""
     if not isinstance(name, str) or not EXPERIMENT_NAME.match(name):
@@ -100,10 +105,26 @@ class RunConfig:
         if (self.epochs is None) == (self.steps is None):
             raise ConfigError("give exactly one of epochs and steps")
         budget = self.epochs if self.epochs is not None else self.steps
-        if not isinstance(budget, int) or budget < 1:
+        if not _is_int(budget) or budget < 1:
             raise ConfigError(f"epochs/steps must be an integer >= 1; got {budget!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr must be a finite number > 0; got {self.lr}")
+        if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
+            raise ConfigError(f"momentum must lie in [0, 1); got {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"weight_decay must be a finite number >= 0; got {self.weight_decay}")
+        if not (math.isfinite(self.gamma) and self.gamma > 0):
+            raise ConfigError(f"gamma (the multistep schedule's factor) must be a finite number > 0; got {self.gamma}")
+        if not all(0 < m < 1 for m in self.milestones):
+            raise ConfigError(f"milestones must be fractions of the run in (0, 1); got {list(self.milestones)}")
+        if not _is_int(self.warmup_steps) or self.warmup_steps < 0:
+            raise ConfigError(f"warmup_steps must be an integer >= 0; got {self.warmup_steps!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be an integer in [0, 2^63); got {self.seed!r}")
+        if self.train_images is not None and (not _is_int(self.train_images) or self.train_images < 1):
+            raise ConfigError(f"train_images must be an integer >= 1, or None for all; got {self.train_images!r}")
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false (a bool, not a string or number); got {self.augment!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be an integer >= 1; got {self.batch_size!r}")
         if self.schedule not in SCHEDULES:

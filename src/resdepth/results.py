@@ -61,6 +61,9 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
     if isinstance(gpus_per_unit, bool) or not isinstance(gpus_per_unit, (int, float)) or not 0 < gpus_per_unit <= 1:
         raise ConfigError(f"gpus_per_unit must lie in (0, 1] (a fraction of a GPU per run or stack); "
                           f"got {gpus_per_unit!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigError(f"max_retries must be an integer >= 0 (times a run whose worker died is retried); "
+                          f"got {max_retries!r}")
     if isinstance(stack_size, bool) or not isinstance(stack_size, int) or stack_size < 1:
         raise ConfigError(f"stack_size must be an integer >= 1 (the most runs in one stack); got {stack_size!r}")
     stacking = stack is True or (stack == "auto" and pick_device(device).type == "cuda")
