@@ -115,3 +115,60 @@ def test_device_loader_is_a_function_of_seed_and_step(sample):
 def test_batch_size_error(sample):
     with pytest.raises(ConfigError, match="batch_size"):
         DeviceLoader(sample.train_x, sample.train_y, 5000, sample.mean, sample.std, "cpu")
+
+
+def copied_sample(tmp_path):
+    """A writable copy of the committed sample's IDX files under ``tmp_path/sample``."""
+    import shutil
+
+    folder = tmp_path / "sample" / "fashion-mnist"
+    shutil.copytree(project_data_dir() / "sample" / "fashion-mnist", folder)
+    return folder
+
+
+def write_idx_labels(path, labels):
+    """A gzipped IDX label file (magic 0x00000801) holding ``labels``."""
+    import gzip
+
+    with gzip.open(path, "wb") as f:
+        f.write(b"\x00\x00\x08\x01" + len(labels).to_bytes(4, "big") + bytes(labels))
+
+
+def test_a_cache_whose_source_changed_is_rebuilt_not_served(tmp_path):
+    folder = copied_sample(tmp_path)
+    first = load_dataset("sample", root=tmp_path)
+    labels = first.test_y.tolist()
+    flipped = [(label + 1) % 10 for label in labels]  # other valid data, same shape
+    write_idx_labels(folder / "t10k-labels-idx1-ubyte.gz", flipped)
+    again = load_dataset("sample", root=tmp_path)
+    assert again.test_y.tolist() == flipped  # the new source, not the cached labels
+    write_idx_labels(folder / "t10k-labels-idx1-ubyte.gz", labels)
+    assert load_dataset("sample", root=tmp_path).test_y.tolist() == labels
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda raw: raw[: len(raw) // 2], "truncated or padded"),
+    (lambda raw: b"\x12\x34" + raw[2:], "bad header"),
+    (lambda raw: b"", "bad header"),
+])
+def test_a_damaged_idx_file_is_one_line_naming_it(tmp_path, damage, message):
+    import gzip
+
+    folder = copied_sample(tmp_path)
+    path = folder / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(damage(raw)))
+    with pytest.raises(DataNotFoundError, match=message) as err:
+        load_dataset("sample", root=tmp_path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_random_bytes_and_out_of_range_labels_are_one_line(tmp_path):
+    folder = copied_sample(tmp_path)
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(DataNotFoundError, match="unreadable"):
+        load_dataset("sample", root=tmp_path)
+    folder = copied_sample(tmp_path / "second")
+    write_idx_labels(folder / "train-labels-idx1-ubyte.gz", [200] * 2000)
+    with pytest.raises(DataNotFoundError, match="label 200, outside the 10 classes"):
+        load_dataset("sample", root=tmp_path / "second")

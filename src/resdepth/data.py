@@ -2,6 +2,10 @@
 
 Every dataset takes one path: its source files are read once and converted into a uint8 tensor
 cache (``<data dir>/cache/<name>.pt``); later loads read that cache in well under a second. The
+cache records its sources' fingerprint (``source_fingerprint``: each source file's path, size and
+modification time), and a cache whose sources changed, moved or vanished is rebuilt, never served.
+Source files are checked as they are read: a truncated or foreign IDX file, or a label outside the
+classes, is one line naming the file. The
 training loop then keeps the whole uint8 dataset on the training device and builds each batch
 with tensor ops, as airbench does: no DataLoader, no per-image Python work.
 
@@ -36,7 +40,7 @@ FASHION_MNIST_FILES = {
     "test_y": "t10k-labels-idx1-ubyte.gz",
 }
 DATASETS = ("fashion_mnist", "cifar10", "cifar100", "imagenet", "sample")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the cache records its sources' fingerprint
 
 
 @dataclass
@@ -65,17 +69,34 @@ class Dataset:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read a (gzipped) IDX file, the format of MNIST and Fashion-MNIST."""
+    """Read a (gzipped) IDX file of unsigned bytes, the format of MNIST and Fashion-MNIST; a file
+    that is not one (bad magic, truncated, unreadable gzip) is a ``DataNotFoundError`` naming it."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    ndim = raw[3]
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:
+        raise DataNotFoundError(f"{path} is unreadable ({type(exc).__name__}); restore the original file") from None
+    ndim = raw[3] if len(raw) >= 4 else 0
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or not 1 <= ndim <= 4 or len(raw) < 4 + 4 * ndim:
+        raise DataNotFoundError(f"{path} is not an IDX file of bytes (bad header); restore the original file")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) != 4 + 4 * ndim + int(np.prod(shape)):
+        raise DataNotFoundError(f"{path} holds {len(raw) - 4 - 4 * ndim} bytes of data where its header says "
+                                f"{int(np.prod(shape))} (truncated or padded); restore the original file")
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def _from_idx_folder(folder: Path) -> dict:
     arrays = {key: read_idx(folder / fname) for key, fname in FASHION_MNIST_FILES.items()}
+    for split in ("train", "test"):
+        x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise DataNotFoundError(f"{folder}: the {split} images {x.shape} and labels {y.shape} do not match; "
+                                    f"restore the original files")
+        if len(y) and y.max() >= 10:
+            raise DataNotFoundError(f"{folder / FASHION_MNIST_FILES[split + '_y']} has label {int(y.max())}, "
+                                    f"outside the 10 classes; restore the original file")
     pad = lambda x: F.pad(torch.from_numpy(x.copy()), (2, 2, 2, 2)).unsqueeze(1)  # 28 -> 32, zeros
     return dict(
         train_x=pad(arrays["train_x"]),
@@ -88,6 +109,33 @@ def _from_idx_folder(folder: Path) -> dict:
 
 def _has_idx_files(folder: Path) -> bool:
     return all((folder / f).is_file() for f in FASHION_MNIST_FILES.values())
+
+
+def source_files(name: str, root: Path, imagenet_root=None) -> list:
+    """The files a dataset's cache is built from, where they are known before the build: the IDX
+    files Fashion-MNIST and the sample would be read from, torchvision's CIFAR batches, the
+    ImageNet split folders. Empty where nothing is there yet (the build then fails or downloads)."""
+    if name == "fashion_mnist":
+        folder = next((f for f in (DEBIAN_FASHION_MNIST, root / "fashion_mnist" / "FashionMNIST" / "raw")
+                       if _has_idx_files(f)), None)
+        return [folder / f for f in FASHION_MNIST_FILES.values()] if folder else []
+    if name == "sample":
+        return [root / "sample" / "fashion-mnist" / f for f in FASHION_MNIST_FILES.values()]
+    if name == "imagenet":
+        return [Path(imagenet_root).expanduser() / split for split in ("train", "val")] if imagenet_root else []
+    return sorted(p for p in (root / name).rglob("*") if p.is_file() and not p.name.endswith(".tar.gz"))
+
+
+def source_fingerprint(files) -> list:
+    """[path, size, modification time (ns)] of each file: what must match for a cache to be served."""
+    out = []
+    for f in files:
+        try:
+            st = Path(f).stat()
+            out.append([str(Path(f).resolve()), st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([str(f), -1, -1])
+    return out
 
 
 def _fashion_mnist(root: Path) -> dict:
@@ -192,13 +240,14 @@ def load_dataset(name: str = "fashion_mnist", root=None, imagenet_root=None, ima
     root = Path(root) if root is not None else data_dir()
     cache_name = f"imagenet{image_size}" if name == "imagenet" else name
     cache = root / "cache" / f"{cache_name}.pt"
+    fingerprint = source_fingerprint(source_files(name, root, imagenet_root))
     if cache.is_file():
         try:
             blob = torch.load(cache, weights_only=True)
-            if blob.get("version") == CACHE_VERSION:
-                return Dataset(name=name, **{k: v for k, v in blob.items() if k != "version"})
+            if blob.get("version") == CACHE_VERSION and blob.get("sources") == fingerprint and fingerprint:
+                return Dataset(name=name, **{k: v for k, v in blob.items() if k not in ("version", "sources")})
         except Exception:
-            pass  # a stale or truncated cache is rebuilt from the source files below
+            pass  # a stale, foreign or truncated cache is rebuilt from the source files below
     if name == "fashion_mnist":
         arrays = _fashion_mnist(root)
     elif name == "sample":
@@ -208,7 +257,8 @@ def load_dataset(name: str = "fashion_mnist", root=None, imagenet_root=None, ima
     else:
         arrays = _cifar(root, name)
     mean, std = _channel_stats(arrays["train_x"])
-    blob = dict(version=CACHE_VERSION, mean=mean, std=std, **arrays)
+    blob = dict(version=CACHE_VERSION, sources=source_fingerprint(source_files(name, root, imagenet_root)),
+                mean=mean, std=std, **arrays)
     try:
         atomic_torch_save(blob, cache)
     except OSError:
