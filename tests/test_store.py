@@ -42,6 +42,11 @@ def rewrite(path, change):
     (lambda r: r.update(final=None), "final metrics"),
     (lambda r: r.update(steps_done=5000, total_steps=5000), "final metrics"),  # a "finished" run from step 4
     (lambda r: r["config"].update(model="vgg"), "invalid config"),
+    (lambda r: [r["final"].update(test_acc=0.99), r["history"][-1].update(test_acc=0.99)],
+     "edited after it was stored"),  # a value, consistently in both places
+    (lambda r: r["best"].update(test_acc=0.99), "edited after it was stored"),
+    (lambda r: r["provenance"].update(wall_time_s=1.0), "edited after it was stored"),
+    (lambda r: r.pop("digest"), "has no digest.*add_digests.py"),
 ])
 def test_an_edited_record_is_refused_with_one_line_naming_the_file(stored, change, message):
     store, c, path = stored

@@ -92,6 +92,26 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, monkeypatch):
         train(small(seed=2), checkpoint_path=ckpt, progress=False)
 
 
+@pytest.mark.parametrize("edit", [dict(step=5000), dict(step=-3), dict(step=2)])
+def test_a_checkpoint_whose_step_is_impossible_is_refused(tmp_path, monkeypatch, edit):
+    """A checkpoint past the run's end, before step 0, or behind its own evaluations is refused,
+    never stored as a finished run with a "final" from another step."""
+    import torch
+
+    ckpt = tmp_path / "edited.pt"
+    real_save = train_module.save_checkpoint
+    monkeypatch.setattr(train_module, "save_checkpoint",
+                        lambda s, p: (real_save(s, p), (_ for _ in ()).throw(KeyboardInterrupt())))
+    with pytest.raises(KeyboardInterrupt):
+        train(small(), checkpoint_path=ckpt, checkpoint_every=8, progress=False)  # evaluations at 4 and 8
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    state = torch.load(ckpt, weights_only=True)
+    state.update(edit)
+    torch.save(state, ckpt)
+    with pytest.raises(StoreError, match="inconsistent, delete it"):
+        train(small(), checkpoint_path=ckpt, progress=False)
+
+
 def test_schedules():
     total = 100
     constant = lr_factor(small(schedule="constant"), total)

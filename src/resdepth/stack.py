@@ -275,7 +275,7 @@ def train_stack(configs: list, device=None, checkpoint_path=None, checkpoint_eve
     histories, ends = [[] for _ in configs], [None] * K  # ends[k]: (status, reason, steps_done) once run k ended
     running = {"loss_sum": [0.0] * K, "correct": [0] * K, "count": 0}
     if checkpoint_path and Path(checkpoint_path).is_file():
-        state = load_checkpoint(Path(checkpoint_path), stack_key(configs))
+        state = load_checkpoint(Path(checkpoint_path), stack_key(configs), total_steps)
         stacked.load_state_dict(state["model"]), set_rng_states(state["rng"])
         buffers = [b.to(device) for b in state["buffers"]] if state["buffers"] else buffers
         step, histories, ends, running = state["step"], state["histories"], state["ends"], state["running"]

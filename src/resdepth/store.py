@@ -13,11 +13,14 @@ Nothing stored is lost or trusted blindly:
   leaves the old file or the new one; temporaries left by a killed writer are swept at the next
   open;
 - a read re-hashes the record's config and checks it against the file name and the stored key,
-  and checks the fields every reader relies on; anything else fails with one line naming the file;
+  checks the record's ``digest`` (a hash of everything else in it, written with it), so a value
+  edited by hand is caught, and checks the fields every reader relies on; anything else fails
+  with one line naming the file;
 - experiment names are ``[A-Za-z0-9][A-Za-z0-9_.-]*``, so no run can write outside the root;
 - weights are loaded with ``torch.load(weights_only=True)``.
 """
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -34,6 +37,13 @@ _TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")
 
 
 # ----------------------------------------------------------------------------- checks on read
+
+
+def record_digest(record: dict) -> str:
+    """16 hex digits of the SHA-256 of the record without its ``digest``, as canonical JSON."""
+    body = {k: v for k, v in record.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
 
 
 def check_record(record, path: Path, cfg: RunConfig | None = None) -> dict:
@@ -63,6 +73,12 @@ def check_record(record, path: Path, cfg: RunConfig | None = None) -> dict:
                 and record["final"].get("step") == record["steps_done"]):
             raise StoreError(f"{path} says ok but its final metrics are not those of its last step "
                              f"({record['steps_done']} of {record['total_steps']}); delete it and re-run")
+    if "digest" not in record:
+        raise StoreError(f"{path} has no digest (stored before 2026-12-03); run 'python data/migrations/"
+                         f"add_digests.py {path.parent.parent}' once, or delete it and re-run")
+    if record["digest"] != record_digest(record):
+        raise StoreError(f"{path} was edited after it was stored (its digest does not match its content); "
+                         f"restore it from git, or delete it and re-run")
     return record
 
 
@@ -137,6 +153,7 @@ class Store:
     def save(self, cfg: RunConfig, record: dict, weights: dict | None = None) -> dict:
         """Write a finished run: weights first, then the result (each atomically), then drop its
         checkpoint. A kill between the writes leaves weights without a result: the run is redone."""
+        record = {**{k: v for k, v in record.items() if k != "digest"}, "digest": record_digest(record)}
         check_record(record, self.result_path(cfg), cfg)
         if weights is not None:
             atomic_torch_save(weights, self.weights_path(cfg))

@@ -159,8 +159,9 @@ def save_checkpoint(state: dict, path: Path) -> None:
     atomic_torch_save(state, path)
 
 
-def load_checkpoint(path: Path, key: str) -> dict:
-    """The checkpoint at ``path``, checked to be a resdepth checkpoint of the run (or stack) ``key``."""
+def load_checkpoint(path: Path, key: str, total_steps: int | None = None) -> dict:
+    """The checkpoint at ``path``, checked to be a resdepth checkpoint of the run (or stack) ``key``
+    whose step lies within the run's ``total_steps`` and after every evaluation it holds."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -176,6 +177,12 @@ def load_checkpoint(path: Path, key: str) -> dict:
         raise StoreError(
             f"checkpoint {path} belongs to config {state.get('config_key')}, not {key}; delete it to restart"
         )
+    step = state.get("step")
+    histories = state.get("histories", [state.get("history", [])])
+    last_eval = max((h[-1]["step"] for h in histories if h), default=0)
+    if not isinstance(step, int) or step < 0 or (total_steps is not None and step > total_steps) or last_eval > step:
+        raise StoreError(f"checkpoint {path} claims step {step!r} of {total_steps} with evaluations up to step "
+                         f"{last_eval}; it is inconsistent, delete it to restart the run from step 0")
     return state
 
 
@@ -250,7 +257,7 @@ def train(cfg: RunConfig, device=None, checkpoint_path=None, checkpoint_every: i
 
     step, history, wall_before, running = 0, [], 0.0, {"loss_sum": 0.0, "correct": 0, "count": 0}
     if checkpoint_path and Path(checkpoint_path).is_file():
-        state = load_checkpoint(Path(checkpoint_path), cfg.key)
+        state = load_checkpoint(Path(checkpoint_path), cfg.key, total_steps)
         model.load_state_dict(state["model"]), optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"]), set_rng_states(state["rng"])
         step, history, running, wall_before = state["step"], state["history"], state["running"], state["wall_time_s"]
