@@ -2,6 +2,7 @@ import json
 import os
 
 import pytest
+import torch
 
 from resdepth import jobs
 from resdepth.config import RunConfig
@@ -151,3 +152,19 @@ def test_diverged_run_is_not_retrained_for_its_weights(monkeypatch):
 def test_sweep_refuses_a_nonsense_retry_count(retries):
     with pytest.raises(ConfigError, match="max_retries must be an integer >= 0"):
         sweep([cfg()], progress=False, max_retries=retries)
+
+
+def test_the_package_api_loads_a_stored_model_and_lists_an_experiments_runs(isolated_store):
+    import resdepth
+
+    c = cfg()
+    resdepth.sweep([c], progress=False, save_weights=True, executor="local")
+    model = resdepth.load_model(c)
+    again = resdepth.load_model(f"{c.experiment}/{c.key}")
+    assert not model.training and all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                                         again.state_dict().values()))
+    frame = resdepth.runs_frame(c.experiment)
+    assert list(frame["key"]) == [c.key] and frame.loc[0, "depth"] == 2 and frame.loc[0, "status"] == "ok"
+    with pytest.raises(ConfigError, match="is not stored"):
+        resdepth.load_model(f"{c.experiment}/0123456789abcdef")
+    assert set(resdepth.__all__) >= {"RunConfig", "Store", "build_model", "load_model", "runs_frame", "sweep"}

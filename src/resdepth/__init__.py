@@ -17,3 +17,22 @@ Modules, one responsibility each (lower layers first; ``tests/test_imports.py`` 
 """
 
 __version__ = "0.1.0"
+
+# The public API, imported on first use (``import resdepth`` stays light; torch loads when needed):
+#   resdepth.RunConfig, resdepth.Store, resdepth.build_model, resdepth.list_models,
+#   resdepth.load_dataset, resdepth.run_or_load, resdepth.sweep, resdepth.load_model,
+#   resdepth.runs_frame, resdepth.experiment
+_API = {
+    "RunConfig": "config", "Store": "store", "build_model": "models", "list_models": "models",
+    "load_dataset": "data", "run_or_load": "results", "sweep": "results", "load_model": "results",
+    "runs_frame": "results", "experiment": "experiments",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'resdepth' has no attribute {name!r}")

@@ -16,7 +16,7 @@ import sys
 import torch
 from tqdm import tqdm
 
-from .config import RunConfig
+from .config import RunConfig, check_experiment_name
 from .errors import ConfigError
 from .executors import EXECUTORS, auto_executor, run_elsewhere
 from .jobs import driver_command, train_job, train_unit
@@ -127,3 +127,45 @@ def history_frame(records):
         for h in r["history"]:
             rows.append({**flat, **h, "status": r["status"], "key": r["key"]})
     return pd.DataFrame(rows)
+
+
+def runs_frame(experiment: str, store: Store | None = None):
+    """Every stored run of ``experiment`` as one ``pandas.DataFrame`` row: key, the config fields
+    (model arguments as columns), status, steps, final and best test accuracy, wall time, device."""
+    import pandas as pd
+
+    rows = []
+    for r in (store or Store()).records(experiment):
+        flat = {k: v for k, v in r["config"].items() if k != "model_args"}
+        flat.update(r["config"]["model_args"])
+        rows.append({"key": r["key"], **flat, "status": r["status"], "steps_done": r["steps_done"],
+                     "final_test_acc": (r["final"] or {}).get("test_acc"), "best_test_acc": (r["best"] or {}).get("test_acc"),
+                     "wall_time_s": r["provenance"]["wall_time_s"], "device": r["provenance"]["device"]})
+    return pd.DataFrame(rows)
+
+
+def load_model(ref, store: Store | None = None):
+    """The trained model of a stored run, in eval mode: ``ref`` is its ``RunConfig`` or
+    "<experiment>/<key>". Its weights must have been stored (``save_weights=True``)."""
+    from .data import load_dataset
+    from .models import build_model
+
+    store = store or Store()
+    if isinstance(ref, RunConfig):
+        cfg, record = ref, store.load(ref)
+    else:
+        if not isinstance(ref, str) or ref.count("/") != 1:
+            raise ConfigError(f"a stored run is named '<experiment>/<key>' or given as its RunConfig; got {ref!r}")
+        experiment, key = ref.split("/")
+        path = store.root / check_experiment_name(experiment) / f"{key}.json"
+        record = store.read(path) if path.is_file() else None
+        cfg = RunConfig.from_dict(record["config"]) if record else None
+    if record is None:
+        raise ConfigError(f"run {ref if isinstance(ref, str) else ref.key} is not stored in {store.root}; train it first")
+    if cfg.linearize:
+        raise ConfigError("a post-trained run's weights fit the linearized model; load them with "
+                          "resdepth.linearize, not load_model")
+    data = load_dataset(cfg.dataset)
+    model = build_model(cfg.model, data.in_channels, data.num_classes, **cfg.model_kwargs)
+    model.load_state_dict(store.load_weights(cfg))
+    return model.eval()
