@@ -148,6 +148,51 @@ show("tab-lambda-sweep-summary", results["summary"].round(4))
 # ```
 
 # %% [markdown]
+# ## The second budget, in progress: Figure 2 with $\lambda = 1/\sqrt{n}$
+#
+# At lr 0.3 and width 16, $\lambda = n^{-0.5}$ diverged above, so the right side of Figure 2, where
+# the paper's accuracy peaks and its complexity falls, is missing. The book's second budget for this
+# chapter, `book_v2`, was written on 2026-12-03 before any of its runs. It has two sweeps. The first
+# is a capacity sweep at lr 0.05 with 3 seeds × 6 epochs, which keeps its weights for the
+# {doc}`lesion study </notebooks/lesion_study>`. The second is a divergence sweep at the paper's lr
+# 0.3 at widths 16 and 64. Both use the 'SAME' stem. They are trained in the background over several
+# sessions, and what is stored so far is shown here ({numref}`fig-lambda-next`). This page never
+# trains them and judges nothing from them yet: the verdicts below are the first budget's.
+
+# %% tags=["hide-input", "remove-output"]
+preview = lambda_sweep.next_budget_preview(profile, store)
+fig, (ax_acc, ax_gc) = plt.subplots(1, 2, figsize=(12, 4))
+trained_next = preview["per_run"][preview["per_run"]["status"] == "ok"] if preview else None
+if trained_next is not None and len(trained_next):
+    shown_next = [r for r in preview["settings"]["lams"] if r in set(trained_next["λ"])]
+    sns.pointplot(data=trained_next, x="λ", y="max_test_acc", order=shown_next, errorbar=("se", 1), ax=ax_acc)
+    sns.pointplot(data=trained_next, x="λ", y="gc_at_best", order=shown_next, errorbar=("se", 1), ax=ax_gc)
+    seeds_so_far = sorted(trained_next["seed"].unique())
+    fig.suptitle(f"book_v2 so far: lr {preview['settings']['lr']}, seeds {seeds_so_far}; "
+                 + lambda_sweep.diverged_note(preview["per_run"], preview["settings"]["lams"]), fontsize=10)
+else:
+    for ax in (ax_acc, ax_gc):
+        ax.text(0.5, 0.5, "no book_v2 run stored yet", ha="center", va="center", transform=ax.transAxes)
+ax_acc.set(ylabel="max test accuracy", title="Figure 2 (left), book_v2")
+ax_gc.set(ylabel="geometric complexity at max test acc.", yscale="log", title="Figure 2 (right), book_v2")
+for ax in (ax_acc, ax_gc):
+    ax.tick_params(axis="x", rotation=45)
+plt.tight_layout()
+show("fig-lambda-next", fig)
+print(f"book_v2: {preview['stored']} of {preview['stored'] + preview['missing']} runs stored, {preview['compute']}."
+      if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
+
+# %% [markdown]
+# ```{glue:figure} fig-lambda-next
+# :name: "fig-lambda-next"
+#
+# Figure 2 from the runs of `book_v2` stored so far (lr 0.05, 6 epochs, width 16, 'SAME' stem):
+# each run's maximum test accuracy (left) and the geometric complexity at that step (right, log
+# scale) against λ. Means over the seeds stored so far, with ±1 standard error where there are two
+# or more. The seeds shown and the λ that diverged are named above the panels.
+# ```
+
+# %% [markdown]
 # ## Verdict
 
 # %% tags=["hide-input", "remove-output"]

@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..models import resolve_lam
 from ..results import compute_used, history_frame, run_length, sweep
 from ..verdict import ALPHA, Verdict, bootstrap_interval, combine, mean_se, not_run, rank_correlation
-from .common import budget_of, hours_and_devices
+from .common import budget_of, hours_and_devices, resolve_settings, stored_only
 
 NAME = "lambda_sweep"
 TITLE = "λ as capacity control: Figures 1 and 2"
@@ -330,6 +330,29 @@ def run(settings: dict, store) -> dict:
                                                                                                settings["depth"]),
             "budget_text": budget_text(settings, records + threshold_records),
             "budget": budget_line(settings, records + threshold_records)}
+
+
+def next_budget_preview(profile: str, store, budget: str = "book_v2") -> dict | None:
+    """What is stored so far of the next book budget (trained in the background; nothing is
+    trained here): the capacity sweep's per-run and per-λ tables and histories, the divergence
+    sweep's runs and thresholds by width, how many runs are stored and missing, and their compute.
+    None where the chapter has no such budget for this profile."""
+    if profile != "book" or budget not in BUDGETS:
+        return None
+    settings = resolve_settings(NAME, BUDGETS, profile, budget)
+    records, missing = stored_only(sweep_configs(settings), store)
+    threshold_records, threshold_missing = stored_only(threshold_configs(settings), store)
+    per_run = per_run_table(records, settings["depth"])
+    history = history_frame(records)
+    if len(history):
+        history["λ"] = history["lam"]
+    threshold_runs = threshold_table(threshold_records, settings["depth"])
+    everything = records + threshold_records
+    return {"settings": settings, "per_run": per_run, "summary": summary_table(per_run, settings["lams"]),
+            "history": history, "threshold_runs": threshold_runs,
+            "thresholds": threshold_by_width(threshold_runs) if len(threshold_runs) else pd.DataFrame(),
+            "stored": len(everything), "missing": missing + threshold_missing,
+            "compute": compute_used(everything) if everything else "no compute yet"}
 
 
 # ----------------------------------------------------------------------------- rules
