@@ -10,20 +10,25 @@ def run_cli(*args, env_extra=None):
 
 
 def test_cli_trains_on_sample_end_to_end(isolated_store):
+    book = {"RESDEPTH_PROFILE": "book"}
     out = run_cli("train", "--model", "tower", "--depth", "3", "--width", "8", "--lam", "1/sqrt(n)",
-                  "--dataset", "sample", "--epochs", "1", "--batch-size", "64", "--eval-every", "10")
+                  "--dataset", "sample", "--epochs", "1", "--batch-size", "64", "--eval-every", "10", env_extra=book)
     assert out.returncode == 0, out.stderr
     assert "final test accuracy:" in out.stdout
     assert "step" in out.stderr  # the progress bar
-    files = list((isolated_store / "cli").glob("*.json"))
+    assert not (isolated_store / "cli").exists()  # a CLI run goes to the scratch store, not the book's
+    files = list((isolated_store.parent / "scratch-results" / "cli").glob("*.json"))
     assert len(files) == 1
     record = json.loads(files[0].read_text())
     assert record["config"]["model_args"] == {"depth": 3, "width": 8, "lam": "1/sqrt(n)", "batchnorm": False,
                                               "activation": "relu", "stem_pool": "same"}
     assert record["total_steps"] == 31 and f"{record['final']['test_acc']:.4f}" in out.stdout
     again = run_cli("train", "--model", "tower", "--depth", "3", "--width", "8", "--dataset", "sample",
-                    "--epochs", "1", "--batch-size", "64", "--eval-every", "10", "--quiet")
+                    "--epochs", "1", "--batch-size", "64", "--eval-every", "10", "--quiet", env_extra=book)
     assert again.returncode == 0 and again.stdout == out.stdout  # loaded from the store, not retrained
+    to_book = run_cli("train", "--depth", "2", "--width", "4", "--dataset", "sample", "--steps", "3", "--quiet",
+                      "--to-book", env_extra=book)
+    assert to_book.returncode == 0 and len(list((isolated_store / "cli").glob("*.json"))) == 1
 
 
 def test_cli_bad_input_is_one_line_with_the_fix():

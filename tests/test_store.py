@@ -111,3 +111,24 @@ def test_save_refuses_a_record_of_another_run(stored):
 def test_atomic_write_leaves_no_temporary(tmp_path):
     atomic_write_text(tmp_path / "f.txt", "hello")
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_a_tweaked_chapter_writes_to_the_scratch_store_and_reads_the_books(isolated_store, capsys):
+    """book.setup with a parameter changed: new runs go to scratch-results, the book's stored runs
+    are served read-only, and the book's store is left byte for byte as it was."""
+    from resdepth.book import setup
+
+    book_store = Store(profile="book")
+    shared = cfg()
+    run_or_load(shared, book_store, progress=False)
+    before = {p: p.read_bytes() for p in isolated_store.rglob("*.json")}
+    _, store = setup("training_basics", "book", width=48)
+    assert "Tweaked parameters (width=48)" in capsys.readouterr().out
+    assert store.root == isolated_store.parent / "scratch-results" and store.reads_from.root == isolated_store
+    assert store.load(shared) == book_store.load(shared) and store.is_finished(shared)  # served, not retrained
+    new = cfg(seed=5)
+    run_or_load(new, store, progress=False)
+    assert store.result_path(new).is_file() and not book_store.result_path(new).exists()
+    assert {p: p.read_bytes() for p in isolated_store.rglob("*.json")} == before
+    _, untouched = setup("training_basics", "book")
+    assert untouched.root == isolated_store and untouched.reads_from is None

@@ -18,6 +18,7 @@ import sys
 
 from .book import replace_report_table, report_markdown
 from .errors import ConfigError, ResdepthError
+from .files import scratch_results_dir
 from .experiments import sweep_configs, trained_experiments
 from .models import list_models, model_arg_names
 from .plan import plan_text, sweep_plan
@@ -59,7 +60,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--train-images", type=int, help="train on the first N training images only")
     t.add_argument("--no-augment", action="store_true", help="no random crop or flip")
     t.add_argument("--experiment", default="cli", help="results go to <results dir>/<experiment>/")
-    t.add_argument("--profile", default="book", help="smoke results go to data/smoke-results, others to data/results")
+    t.add_argument("--profile", default=os.environ.get("RESDEPTH_PROFILE", "book"),
+                   help="book (default, or $RESDEPTH_PROFILE), smoke or paper; smoke runs go to data/smoke-results")
+    t.add_argument("--to-book", action="store_true",
+                   help="store the run in the profile's results (data/results); by default it goes to the scratch "
+                        "store data/scratch-results, which also reads the profile's stored runs")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     s = sub.add_parser("sweep", help="run a chapter's grid of runs (finished runs are skipped)")
@@ -160,6 +165,8 @@ def main(argv=None) -> int:
             train_images=args.train_images, augment=not args.no_augment,
         )
         store = Store(profile=args.profile)
+        if not args.to_book and args.profile != "smoke":
+            store = Store(scratch_results_dir(), profile=args.profile, reads_from=store)
         record = run_or_load(cfg, store, device=args.device, progress=not args.quiet)
     except ResdepthError as exc:
         print(f"error: {exc}", file=sys.stderr)

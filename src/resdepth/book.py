@@ -14,6 +14,7 @@ import re
 import pandas as pd
 
 from .experiments import EXPERIMENTS, resolve
+from .files import scratch_results_dir
 from .store import Store
 
 SMOKE_BANNER = ("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. "
@@ -22,14 +23,24 @@ VERDICT_FIELDS = ("ours", "budget", "verdict", "statistic")
 
 
 def setup(name: str, profile: str, **parameters) -> tuple:
-    """(settings, store) of chapter ``name``; prints the smoke banner in the smoke profile."""
+    """(settings, store) of chapter ``name``; prints the smoke banner in the smoke profile.
+
+    A parameter set to anything but None tweaks the chapter: its new runs then go to the scratch
+    store (``data/scratch-results``, ignored by git), which also serves the profile's stored runs
+    read-only, so a tweak never adds to or changes the book's results."""
     import seaborn as sns
 
     settings = resolve(name, profile, **parameters)
     sns.set_theme(context="notebook", style="whitegrid")
     if profile == "smoke":
         print(SMOKE_BANNER)
-    return settings, Store(profile=profile)
+    store = Store(profile=profile)
+    tweaks = {k: v for k, v in parameters.items() if v is not None}
+    if tweaks and profile != "smoke":
+        store = Store(scratch_results_dir(), profile=profile, reads_from=store)
+        print(f"Tweaked parameters ({', '.join(f'{k}={v!r}' for k, v in tweaks.items())}): new runs go to "
+              f"{store.root}, not the book's store; the book's stored runs are read as they are.")
+    return settings, store
 
 
 def show(key: str, obj) -> None:

@@ -2,7 +2,8 @@
 
 - datasets: ``$RESDEPTH_DATA``, else the project's ``data/`` folder;
 - results: ``$RESDEPTH_RESULTS``, else ``data/results`` (committed); the smoke profile writes to
-  ``data/smoke-results`` (ignored by git). ``resdepth.store.Store`` is the only reader and writer.
+  ``data/smoke-results`` and runs with tweaked parameters to ``data/scratch-results`` (both
+  ignored by git). ``resdepth.store.Store`` is the only reader and writer.
 
 The project's ``data/`` folder is the one in the repository the package was installed from
 (``pip install -e .``), or ``./data`` when the package was installed elsewhere.
@@ -37,6 +38,16 @@ def default_results_dir(profile: str) -> Path:
     if os.environ.get("RESDEPTH_RESULTS"):
         return Path(os.environ["RESDEPTH_RESULTS"]).expanduser()
     return project_data_dir() / ("smoke-results" if profile == "smoke" else "results")
+
+
+def scratch_results_dir() -> Path:
+    """Where runs with tweaked parameters go (ignored by git): ``$RESDEPTH_SCRATCH``, else beside
+    ``$RESDEPTH_RESULTS`` when that is set, else ``data/scratch-results``."""
+    if os.environ.get("RESDEPTH_SCRATCH"):
+        return Path(os.environ["RESDEPTH_SCRATCH"]).expanduser()
+    if os.environ.get("RESDEPTH_RESULTS"):
+        return Path(os.environ["RESDEPTH_RESULTS"]).expanduser().parent / "scratch-results"
+    return project_data_dir() / "scratch-results"
 
 
 def _temporary_for(path: Path) -> Path:

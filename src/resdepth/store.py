@@ -88,9 +88,12 @@ def check_record(record, path: Path, cfg: RunConfig | None = None) -> dict:
 class Store:
     """The results of one profile under one root (see the module docstring for the layout)."""
 
-    def __init__(self, root=None, profile: str = "book"):
+    def __init__(self, root=None, profile: str = "book", reads_from: "Store | None" = None):
+        """``reads_from``: another store whose finished runs this one also serves, read-only (a
+        scratch store reads the book's runs, and writes only its own)."""
         self.profile = check_profile(profile)
         self.root = Path(root).expanduser() if root is not None else default_results_dir(profile)
+        self.reads_from = reads_from
         self.sweep_temporaries()
 
     def __repr__(self):
@@ -138,9 +141,15 @@ class Store:
         return check_record(record, path, cfg)
 
     def load(self, cfg: RunConfig) -> dict | None:
-        """The stored result of ``cfg``, or None if it has not been run."""
+        """The stored result of ``cfg`` (here, else in ``reads_from``), or None if it has not been run."""
         path = self.result_path(cfg)
-        return self.read(path, cfg) if path.exists() else None
+        if path.exists():
+            return self.read(path, cfg)
+        return self.reads_from.load(cfg) if self.reads_from else None
+
+    def has_weights(self, cfg: RunConfig) -> bool:
+        """Whether the weights of ``cfg`` are stored here or in ``reads_from``."""
+        return self.weights_path(cfg).exists() or bool(self.reads_from and self.reads_from.has_weights(cfg))
 
     def is_finished(self, cfg: RunConfig, with_weights: bool = False) -> bool:
         """True if ``cfg`` is stored, and (``with_weights``) so are its weights where it trained
@@ -148,7 +157,7 @@ class Store:
         stored = self.load(cfg)
         if stored is None:
             return False
-        return not (with_weights and stored["status"] == "ok" and not self.weights_path(cfg).exists())
+        return not (with_weights and stored["status"] == "ok" and not self.has_weights(cfg))
 
     def save(self, cfg: RunConfig, record: dict, weights: dict | None = None) -> dict:
         """Write a finished run: weights first, then the result (each atomically), then drop its
@@ -169,12 +178,17 @@ class Store:
 
     # weights
     def load_weights(self, cfg: RunConfig) -> dict:
+        if not self.weights_path(cfg).exists() and self.reads_from and self.reads_from.has_weights(cfg):
+            return self.reads_from.load_weights(cfg)
         return self._read_weights(self.weights_path(cfg), cfg.key)
 
     def load_weights_of(self, ref: str) -> dict:
         """The weights of the stored run ``ref`` = "<experiment>/<key>" (a post-training start)."""
         experiment, key = ref.split("/")
-        return self._read_weights(self.root / check_experiment_name(experiment) / f"{key}.weights.pt", key)
+        path = self.root / check_experiment_name(experiment) / f"{key}.weights.pt"
+        if not path.is_file() and self.reads_from:
+            return self.reads_from.load_weights_of(ref)
+        return self._read_weights(path, key)
 
     @staticmethod
     def _read_weights(path: Path, key: str) -> dict:

@@ -97,7 +97,7 @@ def stored_towers(settings: dict, store) -> tuple:
     have, missing = [], []
     for cfg in wanted:
         record = store.load(cfg)
-        if record is None or (record["status"] == "ok" and not store.weights_path(cfg).exists()):
+        if record is None or (record["status"] == "ok" and not store.has_weights(cfg)):
             missing.append(cfg)
         elif record["status"] == "ok":
             have.append((cfg, record))
