@@ -82,3 +82,54 @@ def test_book_reads_the_lambda_sweeps_second_budget_and_never_trains():
     swept = les.sweep_settings(book)
     assert swept["save_weights"] and swept["depth"] == N and len(swept["seeds"]) >= 3
     assert max(book["ks"]) <= swept["depth"] // 2
+
+
+# ----------------------------------------------------------------------------- Corollary B.0.1, trained
+
+
+SEVEN = {"0": 0.0, "n^-2": 16**-2, "n^-1.5": 16**-1.5, "n^-1.2": 16**-1.2, "n^-1": 1 / 16, "n^-0.8": 16**-0.8,
+         "n^-0.5": 0.25}
+
+
+def complexity(exact_of, coefficient_of, seeds=(0, 1, 2), lams=SEVEN):
+    """One row per tower: ``exact_of(i, s)`` and ``coefficient_of(i, s)`` by λ index and seed."""
+    rows = []
+    for i, (rule, lam) in enumerate(lams.items()):
+        for s in seeds:
+            exact, coefficient = exact_of(i, s), coefficient_of(i, s)
+            first = 50 + lam * coefficient
+            rows.append({"λ": rule, "lam": lam, "seed": s, "base": 50.0, "coefficient": coefficient,
+                         "first_order": first, "exact": exact, "relative_error": abs(exact - first) / exact})
+    return pd.DataFrame(rows)
+
+
+HUMP = lambda i, s: [50, 55, 60, 70, 65, 60, 55][i] + 0.5 * s  # noqa: E731  peak at n^-1.2, falls after
+
+
+def first_order(table, **kw):
+    return les.rule_first_order_trained(table, {"profile": "book"}, "hand-made", depth=N)
+
+
+def test_first_order_reproduced_when_negative_wherever_complexity_falls():
+    v = first_order(complexity(HUMP, lambda i, s: -20 - 2 * s if i >= 3 else 10 + s))
+    assert v.outcome == "reproduced" and "peaks at λ = n^-1.2" in v.ours and "λ = n^-0.5: coefficient" in v.statistic
+    assert not v.missing
+
+
+def test_first_order_not_reproduced_when_positive_wherever_complexity_falls():
+    assert first_order(complexity(HUMP, lambda i, s: 15 + s)).outcome == "not reproduced"
+
+
+def test_first_order_inconclusive_with_mixed_signs_no_fall_or_one_seed():
+    mixed = complexity(HUMP, lambda i, s: -20 - s if i in (4, 5) else 15 + s)
+    assert first_order(mixed).outcome == "inconclusive"
+    rising = first_order(complexity(lambda i, s: 50 + 5 * i + s, lambda i, s: -10 - s))
+    assert rising.outcome == "inconclusive" and "no λ past the peak" in rising.ours
+    assert first_order(complexity(HUMP, lambda i, s: -20 - s, seeds=(0,))).outcome == "inconclusive"
+
+
+def test_first_order_capped_without_one_over_sqrt_n_and_not_run_without_towers():
+    six = dict(list(SEVEN.items())[:6])
+    v = first_order(complexity(HUMP, lambda i, s: -20 - 2 * s if i >= 3 else 10 + s, lams=six))
+    assert v.outcome == "partly reproduced" and "n^-0.5" in v.missing
+    assert first_order(pd.DataFrame()).outcome == "not run"

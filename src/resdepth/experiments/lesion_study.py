@@ -1,4 +1,4 @@
-"""A lesion study across λ (beyond both papers): Veit et al. (2016) on the λ-sweep towers.
+"""The λ-sweep towers after training: a lesion study (beyond both papers), and Corollary B.0.1.
 
 Veit et al. deleted single blocks of trained ResNets at test time and saw the error barely move,
 and read it as evidence that a ResNet is an ensemble of shallow paths; Dherin & Munn cite that
@@ -7,11 +7,18 @@ reading as the intuition their expansion makes exact. Here the towers of the λ 
 kept) lose k = 1, 2, 4, 8 blocks at random, several draws each, and the measured test accuracy is
 set beside the second-order expansion restricted to the surviving paths (``resdepth.lesion``).
 
+On the same towers, Corollary B.0.1 of Dherin & Munn at the trained weights: the geometric
+complexity is <M0, D>_G + 2 lam mean Tr(A^T B) + O(lam^2), and the paper's reading of Figure 2
+(a larger lambda gives a simpler function) needs the first-order coefficient 2 mean Tr(A^T B) to be
+negative where the measured complexity falls with lambda. The geometry chapter checks the
+corollary at initialisation only; here it is measured on the trained towers.
+
 The chapter trains nothing in the book profile: it reads the stored weights of the λ sweep, and
 says so where they are not stored yet. In the smoke profile it trains the smoke λ sweep.
 
-The claim's rule (``rule_ensemble``) was written on 2026-12-03, before any book_v2 run, and is
-tested on hand-made tables (``tests/test_experiments_lesion_study.py``).
+Both rules (``rule_ensemble``, ``rule_first_order_trained``) were written on 2026-12-03, before
+any book_v2 tower was trained, and are tested on hand-made tables
+(``tests/test_experiments_lesion_study.py``).
 """
 
 import math
@@ -21,6 +28,7 @@ import pandas as pd
 import torch
 
 from ..data import load_dataset, normalize
+from ..expansion import geometric_complexity, geometric_complexity_first_order
 from ..lesion import lesion_rows
 from ..models import build_model, resolve_lam
 from ..results import compute_used, sweep
@@ -29,7 +37,7 @@ from . import lambda_sweep
 from .common import resolve_settings
 
 NAME = "lesion_study"
-TITLE = "A lesion study across λ"
+TITLE = "Trained towers across λ: lesions and first-order complexity"
 TRAINS = False  # it reads the λ sweep's weights (the smoke profile trains the smoke λ sweep)
 
 BUDGETS = {
@@ -40,6 +48,7 @@ BUDGETS = {
         "draws": 2,  # random deletion sets per (tower, k)
         "images": 200,  # test images, the same for every tower and deletion (paired)
         "seed": 0,  # seeds the deletion sets
+        "gc_images": 16,  # test images for the geometric complexity and its first-order terms
     },
     "book": {
         "sweep_budget": "book_v2",  # the λ sweep's budget whose weights are lesioned (n = 16, 3 seeds)
@@ -49,6 +58,7 @@ BUDGETS = {
         "images": 1_000,  # test images (the first 1,000), the same for every tower and deletion (paired);
         #                   about 10 s a tower on one core, so the book's build stays minutes
         "seed": 0,  # seeds the deletion sets
+        "gc_images": 256,  # test images for the geometric complexity and its first-order terms
     },
     "paper": {
         "sweep_budget": "paper",  # the λ sweep at the paper's setting (CIFAR-10, width 256)
@@ -57,10 +67,17 @@ BUDGETS = {
         "draws": 10,  # random deletion sets per (tower, k)
         "images": 10_000,  # test images
         "seed": 0,  # seeds the deletion sets
+        "gc_images": 1_000,  # test images for the geometric complexity and its first-order terms
     },
 }
 
 CLAIMS = {
+    "gc_first_order_trained": (
+        r"**Corollary B.0.1 at the trained weights**: where the complexity falls as $\lambda$ grows, the "
+        r"first-order coefficient $2\,\overline{\mathrm{Tr}(A^\top B)}$ is negative",
+        "the cross term “can be negative”, which “shows the theoretical possibility that models with higher λ can "
+        "be geometrically less complex” (Figure 2, right); not measured on trained nets",
+    ),
     "lesion_ensemble": (
         r"**Veit et al. (2016), beyond both papers**: a trained tower at $\lambda = 1/\sqrt{n}$ degrades gracefully "
         "when blocks are deleted, as an ensemble of shallow paths would, and the expansion's surviving paths "
@@ -107,24 +124,37 @@ def stored_towers(settings: dict, store) -> tuple:
 
 @torch.no_grad()
 def lesion_table(settings: dict, store) -> tuple:
-    """(one row per tower and deletion set, the λ-sweep configs still missing, the towers' records)."""
+    """(one row per tower and deletion set; one row per tower with Corollary B.0.1's terms at its
+    trained weights, on the first ``gc_images`` test images: <M0, D>_G, the coefficient
+    2 mean Tr(A^T B), the first-order value <M0, D>_G + lam x coefficient, the exact complexity and
+    the first order's relative error; the λ-sweep configs still missing; the towers' records)."""
     swept = sweep_settings(settings)
     have, missing = stored_towers(settings, store)
     if not have:
-        return pd.DataFrame(columns=["λ", "lam", "seed", "k", "draw", "deleted", "test_acc", "predicted_acc",
-                                     "path_share"]), missing, []
+        return (pd.DataFrame(columns=["λ", "lam", "seed", "k", "draw", "deleted", "test_acc", "predicted_acc",
+                                      "path_share"]),
+                pd.DataFrame(columns=["λ", "lam", "seed", "base", "coefficient", "first_order", "exact",
+                                      "relative_error"]), missing, [])
     data = load_dataset(swept["dataset"])
     x = normalize(data.test_x[: settings["images"]], data.mean, data.std).contiguous()
     y = data.test_y[: settings["images"]]
-    rows = []
+    x_gc = x[: settings["gc_images"]]
+    rows, complexity = [], []
     for cfg, record in have:
         tower = build_model(cfg.model, data.in_channels, data.num_classes, **cfg.model_kwargs)
         tower.load_state_dict(store.load_weights(cfg))
         tower.eval()
         rule = cfg.model_kwargs["lam"]
+        lam = resolve_lam(rule, cfg.model_kwargs["depth"])
         for row in lesion_rows(tower, x, y, settings["ks"], settings["draws"], settings["seed"]):
-            rows.append({"λ": rule, "lam": resolve_lam(rule, cfg.model_kwargs["depth"]), "seed": cfg.seed, **row})
-    return pd.DataFrame(rows), missing, [record for _, record in have]
+            rows.append({"λ": rule, "lam": lam, "seed": cfg.seed, **row})
+        with torch.enable_grad():
+            first = geometric_complexity_first_order(tower, [x_gc])
+            exact = geometric_complexity(tower, [x_gc])
+        complexity.append({"λ": rule, "lam": lam, "seed": cfg.seed, "base": first["base"], "coefficient": first["slope"],
+                           "first_order": first["prediction"], "exact": exact,
+                           "relative_error": abs(exact - first["prediction"]) / exact})
+    return pd.DataFrame(rows), pd.DataFrame(complexity), missing, [record for _, record in have]
 
 
 def drop_table(lesions: pd.DataFrame) -> pd.DataFrame:
@@ -165,10 +195,10 @@ def budget_line(settings: dict, records, missing) -> str:
 
 def run(settings: dict, store) -> dict:
     """Lesion every stored tower of the λ sweep; return the per-deletion, per-seed and summary tables."""
-    lesions, missing, records = lesion_table(settings, store)
+    lesions, complexity, missing, records = lesion_table(settings, store)
     drops = drop_table(lesions) if len(lesions) else pd.DataFrame()
-    return {"lesions": lesions, "drops": drops, "summary": summary_table(drops), "missing": missing,
-            "records": records, "budget": budget_line(settings, records, missing)}
+    return {"lesions": lesions, "drops": drops, "summary": summary_table(drops), "complexity": complexity,
+            "missing": missing, "records": records, "budget": budget_line(settings, records, missing)}
 
 
 # ----------------------------------------------------------------------------- rule
@@ -238,7 +268,60 @@ def rule_ensemble(drops: pd.DataFrame, settings: dict, budget: str = "", depth: 
                    f"(over {here['seed'].nunique()} seeds × {len(here['k'].unique())} k)", missing=missing)
 
 
+def rule_first_order_trained(complexity: pd.DataFrame, settings: dict, budget: str = "", depth: int = 16) -> Verdict:
+    """Corollary B.0.1 at the trained weights (written 2026-12-03, before the book_v2 towers).
+
+    ``complexity``: one row per tower (λ, seed, the coefficient 2 mean Tr(A^T B), the exact
+    complexity). Over the λ with a tower in every seed (increasing), the mean exact complexity over
+    seeds peaks at some λ; the λ after the peak are where the complexity falls with λ. At each of
+    them, a t-test over seeds of the coefficient (two-sided, 95 %):
+    - reproduced: negative (interval below 0) at every λ past the peak;
+    - not reproduced: positive (interval above 0) at every λ past the peak: the complexity falls
+      there, but not by the corollary's first-order mechanism;
+    - inconclusive: otherwise, with one seed, or no λ past the peak (the complexity does not fall
+      within the trained range);
+    capped at partly reproduced where λ = n^-0.5 has no tower (the paper's fall lies there).
+    The first order's relative error at each λ is reported: at trained weights and λ of order
+    1/√n the O(λ²) rest need not be small.
+    """
+    text, paper = CLAIMS["gc_first_order_trained"]
+    rule = ("over λ past the peak of the mean exact complexity of the trained towers: the coefficient "
+            "2·mean Tr(AᵀB) negative by a t-test over seeds at every such λ: reproduced; positive at every such λ: "
+            "not reproduced; else, one seed, or no fall: inconclusive")
+    if not len(complexity):
+        return not_run("gc_first_order_trained", text, paper, budget, rule,
+                       "no λ-sweep tower with stored weights yet (the book_v2 sweep trains them)")
+    seeds = complexity["seed"].nunique()
+    complete = [lam for lam, g in complexity.groupby("lam") if g["seed"].nunique() == seeds]
+    table = complexity[complexity["lam"].isin(complete)]
+    means = table.groupby("lam")["exact"].mean().sort_index()
+    rules = table.groupby("lam")["λ"].first()
+    peak = int(np.argmax(means.to_numpy()))
+    past = list(means.index[peak + 1:])
+    errors = ", ".join(f"{rules[lam]} {100 * g['relative_error'].mean():.0f} %" for lam, g in table.groupby("lam"))
+    top = resolve_lam(lambda_sweep.THRESHOLD, depth)
+    missing = "" if any(math.isclose(lam, top) for lam in complete) else f"λ = {lambda_sweep.THRESHOLD} (no tower)"
+    words = (f"mean exact complexity peaks at λ = {rules[means.index[peak]]} "
+             f"({', '.join(f'{rules[lam]} {v:.3g}' for lam, v in means.items())}); first order's relative error: {errors}")
+    if not past:
+        return Verdict("gc_first_order_trained", text, paper, words + "; no λ past the peak", budget, "inconclusive",
+                       rule, f"the complexity does not fall within the trained range ({seeds} seeds)", missing=missing)
+    tests = {lam: paired_t_test(table[table["lam"] == lam]["coefficient"].tolist()) for lam in past}
+    signs = [t.sign for t in tests.values()]
+    if seeds < 2:
+        outcome = "inconclusive"
+    elif all(sign < 0 for sign in signs):
+        outcome = "reproduced"
+    elif all(sign > 0 for sign in signs):
+        outcome = "not reproduced"
+    else:
+        outcome = "inconclusive"
+    statistic = "; ".join(f"λ = {rules[lam]}: coefficient {t.describe()}" for lam, t in tests.items())
+    return Verdict("gc_first_order_trained", text, paper, words, budget, outcome, rule, statistic, missing=missing)
+
+
 def verdicts(results: dict, settings: dict) -> list:
     """One Verdict per claim of ``CLAIMS``, in its order."""
     depth = sweep_settings(settings)["depth"]
-    return [rule_ensemble(results["drops"], settings, results["budget"], depth)]
+    return [rule_first_order_trained(results["complexity"], settings, results["budget"], depth),
+            rule_ensemble(results["drops"], settings, results["budget"], depth)]
