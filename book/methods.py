@@ -58,8 +58,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from resdepth.experiments import EXPERIMENTS
+from resdepth.experiments import EXPERIMENTS, sweep_configs
 from resdepth.jobs import git_commit
+from resdepth.plan import gpu_hours
 from resdepth.results import compute_used
 from resdepth.store import Store
 
@@ -99,6 +100,14 @@ runs = pd.DataFrame([
     }
     for r in records
 ])
+# which budget names each run: the book's, a next book budget being trained (book_v2), or neither
+budget_of_run = {}
+for name, module in EXPERIMENTS.items():
+    for budget in ("book", "book_v2"):
+        if budget in module.BUDGETS:
+            for c in sweep_configs(name, "book", budget):
+                budget_of_run.setdefault((c.experiment, c.key), budget)
+runs["budget"] = [budget_of_run.get((e, k), "neither") for e, k in zip(runs["experiment"], runs["run"])]
 all_records = records
 display(Markdown(f"The store `data/results/` holds **{len(runs)} runs** in **{runs['experiment'].nunique()} "
                  f"experiments**: {compute_used(all_records)}."))
@@ -122,15 +131,16 @@ def training_hours(group):
     return round(group["wall time (min)"].sum() / 60, 2)
 
 
-by_experiment = runs.groupby("experiment")
+by_budget = runs.groupby(["experiment", "budget"])
 glue("tab-methods-experiments", pd.DataFrame({
-    "datasets": by_experiment["dataset"].agg(joined),
-    "models": by_experiment["model"].agg(lambda m: joined(m.str.split(",").str[0])),
-    "runs": by_experiment.size(),
-    "finished": by_experiment["status"].agg(lambda s: int((s == "ok").sum())),
-    "diverged": by_experiment["status"].agg(lambda s: int((s == "diverged").sum())),
-    "training (h)": by_experiment.apply(training_hours, include_groups=False),
+    "datasets": by_budget["dataset"].agg(joined),
+    "models": by_budget["model"].agg(lambda m: joined(m.str.split(",").str[0])),
+    "runs": by_budget.size(),
+    "finished": by_budget["status"].agg(lambda s: int((s == "ok").sum())),
+    "diverged": by_budget["status"].agg(lambda s: int((s == "diverged").sum())),
+    "training (h)": by_budget.apply(training_hours, include_groups=False),
 }), display=False)
+by_experiment = runs.groupby("experiment")
 glue("tab-methods-provenance", pd.DataFrame({
     "devices": by_experiment["device"].agg(lambda d: "; ".join(sorted(set(d)))),
     "torch": by_experiment["torch"].agg(joined),
@@ -144,13 +154,47 @@ glue("tab-methods-provenance", pd.DataFrame({
 # ```{glue:figure} tab-methods-experiments
 # :name: "tab-methods-experiments"
 #
-# **What ran.** Runs per experiment and how they ended; training time summed over the runs.
+# **What ran.** Runs per experiment and budget (`book`: what the chapter shows; `book_v2`: its next
+# budget, being trained; `neither`: a run no budget names), how they ended, and the training time
+# summed over the runs.
 # ```
 #
 # ```{glue:figure} tab-methods-provenance
 # :name: "tab-methods-provenance"
 #
 # **Where and with what.** The devices, software and code versions in the runs' provenance.
+# ```
+
+# %% [markdown]
+# ## What the `paper` profile would need on a GPU
+#
+# No GPU step of these runs has been timed (no GPU was available to this book's runs), so
+# {numref}`tab-methods-gpu-hours` counts FLOPs instead: for every run of a chapter's `paper`
+# profile, its SGD steps × batch × 3 forward passes of the model's FLOPs (`resdepth.plan.gpu_hours`;
+# a multiply-add is 2 FLOPs, evaluations left out), divided by an H100's dense bf16 peak (989
+# TFLOP/s) at 30 % and at 10 % model-FLOPs utilisation. Width-16 towers sit far below 30 % on any
+# GPU, since they are bound by per-operation overhead. The paper-width runs (256 channels) are
+# where these figures hold best.
+
+# %% tags=["remove-input"]
+H100_BF16 = 989e12  # FLOP/s, dense (resdepth's benchmarks/flops.py)
+gpu_rows = []
+for name, module in EXPERIMENTS.items():
+    paper_configs = sweep_configs(name, "paper") if module.TRAINS else []
+    if paper_configs:
+        gpu_rows.append({"experiment": name, "runs": len(paper_configs),
+                         "GPU-hours at 30 % MFU": round(gpu_hours(paper_configs, H100_BF16, 0.30), 1),
+                         "GPU-hours at 10 % MFU": round(gpu_hours(paper_configs, H100_BF16, 0.10), 1)})
+gpu_table = pd.DataFrame(gpu_rows).set_index("experiment")
+glue("tab-methods-gpu-hours", gpu_table, display=False)
+glue("methods_gpu_hours_30", f"{gpu_table['GPU-hours at 30 % MFU'].sum():.0f}", display=False)
+
+# %% [markdown]
+# ```{glue:figure} tab-methods-gpu-hours
+# :name: "tab-methods-gpu-hours"
+#
+# **The `paper` profile on an H100, from FLOPs.** Runs per chapter and the GPU-hours of their SGD
+# steps at 30 % and at 10 % of the dense bf16 peak; an estimate from FLOPs, not a measured time.
 # ```
 
 # %% [markdown]
