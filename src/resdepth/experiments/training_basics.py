@@ -31,8 +31,7 @@ BUDGETS = {
         "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
         "depth": 16,  # residual blocks n
         "width": 32,  # channels of the tower
-        "stem_pool": "symmetric",  # the stem's max-pool padding: 1 pixel each side, as these stored runs were
-        #                              trained (Flax's "same" is the paper's; see resdepth.models.tower)
+        "stem_pool": "same",  # the stem's max-pool padding: Flax 'SAME', the paper's (resdepth.models.tower)
         "epochs": 6,  # passes over the training set
         "seeds": [0, 1],  # one run per seed (init and data order)
         "lr": 0.05,  # SGD learning rate, constant (momentum 0.9, no weight decay)
