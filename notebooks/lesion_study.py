@@ -76,7 +76,7 @@ if results["missing"]:
 
 # %% tags=["hide-input", "remove-output"]
 lesions = results["lesions"]
-fig, (ax_acc, ax_share) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax_acc, ax_share) = plt.subplots(1, 2, figsize=(12, 5.5))
 if len(lesions):
     per_seed = lesions.groupby(["λ", "lam", "seed", "k"], as_index=False)[["test_acc", "predicted_acc",
                                                                           "path_share"]].mean()
@@ -88,13 +88,16 @@ if len(lesions):
                  linestyle="--", errorbar=None, ax=ax_acc, legend=False)
     sns.lineplot(data=per_seed, x="k", y="path_share", hue="λ", hue_order=order, palette=palette, marker="o",
                  errorbar=("se", 1), ax=ax_share, legend=False)
-    ax_acc.legend(title="λ (solid: measured, dashed: expansion)", fontsize=9)
+    handles, labels = ax_acc.get_legend_handles_labels()
+    ax_acc.get_legend().remove()
+    fig.legend(handles, labels, title="λ (solid: measured, dashed: the expansion's prediction)", fontsize=9,
+               loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, 0))
 else:
     for ax in (ax_acc, ax_share):
         ax.text(0.5, 0.5, "no stored towers yet", ha="center", va="center", transform=ax.transAxes)
 ax_acc.set(xlabel="blocks deleted k", ylabel="test accuracy", title="Measured and predicted accuracy")
 ax_share.set(xlabel="blocks deleted k", ylabel="share of path mass kept", title="Path mass surviving")
-plt.tight_layout()
+fig.tight_layout(rect=(0, 0.16, 1, 1))
 show("fig-lesion-curves", fig)
 
 # %% [markdown]
