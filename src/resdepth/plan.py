@@ -12,6 +12,7 @@ FLOPs (the convention of MFU, PaLM Appendix B: a multiply-add is 2 FLOPs, a trai
 forward passes) and divides by a peak and an assumed utilisation, which the caller states.
 """
 
+import functools
 import statistics
 import time
 
@@ -33,11 +34,17 @@ def total_steps(cfg: RunConfig, train_images: int) -> int:
     return cfg.epochs * (images // cfg.batch_size)
 
 
-def shape_of(cfg: RunConfig) -> tuple:
-    """What decides a run's step time: model, its arguments but the per-run scalars that only scale
-    a tensor (the model class's ``STACKED_SCALARS``, e.g. the tower's lam), batch size and dataset."""
+@functools.lru_cache(maxsize=None)
+def per_run_scalars(model: str, model_args: tuple) -> frozenset:
+    """The model class's ``STACKED_SCALARS`` (arguments that only scale a tensor, e.g. the tower's lam)."""
     with torch.device("meta"):  # the class only: nothing is allocated
-        scalars = getattr(type(build_model(cfg.model, 1, 10, **cfg.model_kwargs)), "STACKED_SCALARS", {})
+        return frozenset(getattr(type(build_model(model, 1, 10, **dict(model_args))), "STACKED_SCALARS", {}))
+
+
+def shape_of(cfg: RunConfig) -> tuple:
+    """What decides a run's step time: model, its arguments but the per-run scalars
+    (``per_run_scalars``), batch size and dataset."""
+    scalars = per_run_scalars(cfg.model, cfg.model_args)
     return cfg.model, tuple(a for a in cfg.model_args if a[0] not in scalars), cfg.batch_size, cfg.dataset
 
 

@@ -74,7 +74,7 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
     todo = [c for c in configs if not store.is_finished(c, with_weights=keep(c))]
     if todo and progress:  # the plan before a long run: what loads, what trains, and for how long
         place = executor if executor != "auto" else auto_executor(device, len(todo))
-        cpu_workers = workers or os.cpu_count() if place == "processes" else 1
+        cpu_workers = (workers or os.cpu_count()) if place == "processes" else 1
         threads = 1 if place == "processes" else torch.get_num_threads()
         on_cpu = pick_device(device).type == "cpu"
         print(plan_text(sweep_plan(configs, store, threads, time_runs=on_cpu), cpu_workers if on_cpu else 1),
@@ -116,14 +116,20 @@ def run_length(settings: dict) -> str:
     return f"{settings['epochs']} epoch(s)" if settings.get("epochs") else f"{settings['steps']} steps"
 
 
+def flat_config(record) -> dict:
+    """A stored run's config as one flat dict: its fields, with the model arguments as fields too."""
+    flat = {k: v for k, v in record["config"].items() if k != "model_args"}
+    flat.update(record["config"]["model_args"])
+    return flat
+
+
 def history_frame(records):
     """All evaluation histories as one long ``pandas.DataFrame``, with the config fields as columns."""
     import pandas as pd
 
     rows = []
     for r in records:
-        flat = {k: v for k, v in r["config"].items() if k != "model_args"}
-        flat.update(r["config"]["model_args"])
+        flat = flat_config(r)
         for h in r["history"]:
             rows.append({**flat, **h, "status": r["status"], "key": r["key"]})
     return pd.DataFrame(rows)
@@ -136,9 +142,7 @@ def runs_frame(experiment: str, store: Store | None = None):
 
     rows = []
     for r in (store or Store()).records(experiment):
-        flat = {k: v for k, v in r["config"].items() if k != "model_args"}
-        flat.update(r["config"]["model_args"])
-        rows.append({"key": r["key"], **flat, "status": r["status"], "steps_done": r["steps_done"],
+        rows.append({"key": r["key"], **flat_config(r), "status": r["status"], "steps_done": r["steps_done"],
                      "final_test_acc": (r["final"] or {}).get("test_acc"), "best_test_acc": (r["best"] or {}).get("test_acc"),
                      "wall_time_s": r["provenance"]["wall_time_s"], "device": r["provenance"]["device"]})
     return pd.DataFrame(rows)
