@@ -48,7 +48,8 @@ def test_all_slopes_of_a_net_are_one_flat_tensor_that_each_prelu_slices():
     acts[2].frozen[:] = True
     assert torch.equal(slopes.alpha[acts[1].offset: acts[2].offset], torch.ones(acts[1].count))
     assert slopes.frozen.sum() == acts[2].count
-    assert list(nonlinear_fractions(model).values())[:3] == [1.0, 1.0, 0.0]
+    # slopes exactly 1 are linear whether frozen or not (``linear_units``, read by NAPL and merge alike)
+    assert list(nonlinear_fractions(model).values())[:3] == [1.0, 0.0, 0.0]
 
 
 def test_share_slopes_packs_stand_alone_prelus_with_their_state():
@@ -61,7 +62,7 @@ def test_share_slopes_packs_stand_alone_prelus_with_their_state():
     assert slopes_of(net).counts == (2, 3) and (first.offset, second.offset) == (0, 2)
     assert slopes_of(net).alpha.tolist() == [0.5, 1.0, 0.0, 0.0, 0.0]
     assert slopes_of(net).frozen.tolist() == [False, True, False, False, False]
-    assert slopes_of(net).side.tolist() == [-1.0, -1.0, 1.0, 1.0, 1.0]
+    assert slopes_of(net).side.tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="share_slopes"):
         l05_penalty(nn.Sequential(LinearizablePReLU(2)))
 
@@ -111,6 +112,40 @@ def test_bad_granularity():
         to_prelu(build_model("resnet56"), torch.randn(1, 3, 32, 32), "neuron")
 
 
+def test_the_first_freeze_applies_the_papers_window_alone():
+    """Issue 13: the first freeze froze every slope above 1 (its side started at -1, so above 1
+    counted as crossed). The paper freezes only |alpha - 1| < 0.01."""
+    act = LinearizablePReLU(3)
+    act.alpha.data.copy_(torch.tensor([1.3, 2.0, 1.005]))
+    assert freeze_linear_units(act, 0.01) == 1
+    assert act.alpha.tolist() == pytest.approx([1.3, 2.0, 1.0]) and act.frozen.tolist() == [False, False, True]
+    act.alpha.data.copy_(torch.tensor([0.8, 1.5, 1.0]))  # the first now crossed 1 since the last freeze
+    assert freeze_linear_units(act, 0.01) == 2
+    assert act.frozen.tolist() == [True, False, True] and act.alpha.tolist() == pytest.approx([1.0, 1.5, 1.0])
+
+
+def test_a_slope_at_exactly_one_is_linear_in_napl_and_in_the_merge():
+    """Issue 13: NAPL read p from the frozen flags while the merge read alpha == 1, so an unfrozen
+    PReLU at alpha = 1 was nonlinear to one and linear to the other. Both read ``linear_units``."""
+    from resdepth.merge import is_linear
+    from resdepth.pathlength import napl
+    class Chain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 2, 3), LinearizablePReLU(2), nn.Conv2d(2, 2, 3), LinearizablePReLU(2))
+
+        def forward(self, x):
+            return self.body(x)
+
+    net = share_slopes(Chain())
+    first, second = net.body[1], net.body[3]
+    first.alpha.data.fill_(1.0)  # not frozen, but the identity
+    second.alpha.data.copy_(torch.tensor([1.0, 0.5]))
+    assert not first.frozen.any() and is_linear(first) and not is_linear(second)
+    assert nonlinear_fractions(net) == {"body.1": 0.0, "body.3": 0.5}
+    assert napl(net) == pytest.approx(0.5)
+
+
 def test_a_slope_that_jumps_across_one_is_frozen():
     act = LinearizablePReLU(2)
     act.alpha.data.copy_(torch.tensor([0.5, 0.6]))
@@ -141,14 +176,14 @@ def test_frozen_slopes_stay_at_one_under_momentum():
 
 class ReferencePReLU(nn.Module):
     """The per-module PReLU that the flat ``Slopes`` replaced (resdepth.linearize at 0af2960),
-    verbatim: its own slopes, mask, sign and gradient hook."""
+    verbatim but for the sign's start: 0 (unknown) instead of -1, the first-freeze fix of issue 13."""
 
     def __init__(self, num_slopes: int):
         super().__init__()
         self.alpha = nn.Parameter(torch.zeros(num_slopes))
         self.alpha.no_weight_decay = True
         self.register_buffer("frozen", torch.zeros(num_slopes, dtype=torch.bool))
-        self.register_buffer("side", torch.full((num_slopes,), -1.0))
+        self.register_buffer("side", torch.zeros(num_slopes))  # 0 (unknown) before the first freeze (issue 13)
         self.alpha.register_hook(lambda grad: grad.masked_fill(self.frozen, 0.0))
 
     def forward(self, x):
@@ -247,8 +282,9 @@ def test_flat_slopes_post_train_bit_identically_to_the_per_module_algorithm(gran
     assert weights.keys() == {n for n, _ in new.named_parameters()} - {"linearization_slopes.alpha"}
     assert all(torch.equal(p, weights[n]) for n, p in new.named_parameters() if n in weights)
     # the run went through every branch of the freeze rule
-    above = got[0]["stepped"] > 1  # side starts at -1: above 1 at the first freeze counts as crossed (known quirk)
-    assert started_above.any() and above.any() and got[0]["frozen"][above].all()
+    above = got[0]["stepped"] > 1  # side starts unknown: above 1 at the first freeze is frozen only in the window
+    near = (got[0]["stepped"] - 1).abs() < 0.01
+    assert started_above.any() and above.any() and torch.equal(got[0]["frozen"][above], near[above])
     assert not got[0]["frozen"].all() and got[-1]["count"] > got[0]["count"]
     later = [(a["frozen"] & ~b["frozen"], (a["stepped"] - 1).abs() < 0.01) for b, a in zip(got, got[1:])]
     assert sum((new_ & near).sum() for new_, near in later) > 0  # into the window around 1

@@ -7,8 +7,12 @@ with alpha starting at 0, so the function is unchanged. Post-training minimises
 
 which pushes slopes to 1, where the unit is linear. The penalty's gradient is infinite at
 alpha = 1, so a unit with |alpha - 1| < threshold (0.01) is frozen at exactly 1: it leaves the
-penalty and gets no gradient from then on. A slope that jumps across 1 within one step has
-passed through that window and is frozen too (large steps near 1 otherwise oscillate around it).
+penalty and gets no gradient from then on (the paper's rule). One addition of ours: a slope seen
+on one side of 1 at a freeze and on the other side at the next has passed through that window
+within one step, and is frozen too (large steps near 1 otherwise oscillate around it). A slope's
+side is unknown until its first freeze, so that first freeze applies the paper's window alone.
+A unit is linear when its slope is frozen or exactly 1 (``LinearizablePReLU.linear_units``): the
+NAPL (``resdepth.pathlength``) and the merge (``resdepth.merge``) both read that one definition.
 ``granularity="channel"`` gives one alpha per channel (variable depth); ``"layer"`` one alpha per
 layer (fixed depth). Slopes get no weight decay.
 
@@ -38,7 +42,7 @@ class Slopes(nn.Module):
     """Every slope of a linearized net in one flat tensor, with one flat mask and one flat sign.
 
     ``alpha`` (a parameter without weight decay), ``frozen`` (slopes fixed at 1) and ``side``
-    (sign(alpha - 1) at the last freeze, -1 at the start) are concatenations of the PReLUs' slopes,
+    (sign(alpha - 1) at the last freeze; 0, unknown, before the first) are concatenations of the PReLUs' slopes,
     ``counts[i]`` of them for the i-th PReLU in module order. The penalty and the freeze rule are
     then a handful of element-wise ops per training step, however many layers the net has.
     """
@@ -50,7 +54,7 @@ class Slopes(nn.Module):
         self.alpha = nn.Parameter(torch.zeros(total))
         self.alpha.no_weight_decay = True
         self.register_buffer("frozen", torch.zeros(total, dtype=torch.bool))
-        self.register_buffer("side", torch.full((total,), -1.0))  # sign(alpha - 1) when last seen
+        self.register_buffer("side", torch.zeros(total))  # sign(alpha - 1) at the last freeze, 0: not seen yet
         self.alpha.register_hook(self.drop_frozen_gradient)
 
     def drop_frozen_gradient(self, grad):
@@ -70,7 +74,8 @@ class Slopes(nn.Module):
     def freeze(self, threshold: float) -> torch.Tensor:
         """The freeze rule: frozen |= |alpha - 1| < threshold or sign(alpha - 1) * side < 0; then
         side = sign(alpha - 1) and alpha = 1 where frozen. Returns the number frozen (0-d tensor).
-        (``side`` starts at -1, so a slope above 1 at the first call counts as crossed.)"""
+        ``side`` is 0 before the first call, so that call freezes by the window alone: a slope
+        above 1 there has crossed nothing we saw (e.g. [1.3, 2.0, 1.005] -> [1.3, 2.0, 1])."""
         offset = self.alpha - 1
         crossed = torch.sign(offset) * self.side < 0
         self.frozen |= (offset.abs() < threshold) | crossed
@@ -117,9 +122,13 @@ class LinearizablePReLU(nn.Module):
         # F.prelu: the same values and gradients as torch.where(x >= 0, x, alpha * x), 1.3-2.5x faster
         return F.prelu(x, self.alpha.to(x.dtype))
 
+    def linear_units(self) -> torch.Tensor:
+        """The units that compute the identity: slope frozen, or exactly 1 (a bool per slope)."""
+        return self.frozen | (self.alpha.detach() == 1)
+
     def nonlinear_fraction(self) -> float:
-        """p: the fraction of this layer's units that are still nonlinear (not frozen at 1)."""
-        return 1.0 - self.frozen.float().mean().item()
+        """p: the fraction of this layer's units that are still nonlinear (``linear_units`` not set)."""
+        return 1.0 - self.linear_units().float().mean().item()
 
 
 @torch.no_grad()

@@ -25,10 +25,11 @@ from .linearize import LinearizablePReLU, share_slopes
 
 
 def is_linear(activation: nn.Module) -> bool:
-    """True for the identity and for a PReLU whose every slope is exactly 1."""
+    """True for the identity and for a PReLU whose every unit is linear (``linear_units``: frozen,
+    or slope exactly 1), the definition the NAPL reads too."""
     if isinstance(activation, nn.Identity):
         return True
-    return isinstance(activation, LinearizablePReLU) and bool((activation.alpha == 1).all())
+    return isinstance(activation, LinearizablePReLU) and bool(activation.linear_units().all())
 
 
 @torch.no_grad()
