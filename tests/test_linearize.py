@@ -10,7 +10,8 @@ from torch import nn
 from resdepth import train as train_module
 from resdepth.config import RunConfig
 from resdepth.errors import ConfigError, StoreError
-from resdepth.linearize import (LinearizablePReLU, Slopes, freeze_linear_units, l05_penalty, layerwise_l05_penalty,
+from resdepth.linearize import (LinearizablePReLU, Slopes, draw_random_mask, fine_tune_config, fix_learned_mask,
+                                freeze_linear_units, l05_penalty, layerwise_l05_penalty, linearized_architecture,
                                 nonlinear_fractions, post_train_config, prelus, share_slopes, slope_count, slopes_of,
                                 to_prelu)
 from resdepth.models import build_model
@@ -414,3 +415,85 @@ def test_post_training_runs_in_bf16_autocast_on_the_cpu(sample, monkeypatch):
     assert slopes.alpha.dtype == torch.float32 and (slopes.alpha != 0).any()  # ... and trained fp32 slopes
     assert record["linearization"]["slopes"] == slopes.alpha.numel()
 
+
+
+# ----------------------------------------------------------------------------- phase 2: a fixed mask, no penalty
+
+
+def chain_of_prelus(*slopes):
+    """A net of stand-alone PReLUs, one per entry of ``slopes`` (its initial slopes), sharing one Slopes."""
+    net = share_slopes(nn.Sequential(*[LinearizablePReLU(len(s)) for s in slopes]))
+    slopes_of(net).alpha.data.copy_(torch.tensor([a for s in slopes for a in s]))
+    return net
+
+
+def test_the_learned_mask_makes_the_window_exactly_linear_for_good():
+    net = chain_of_prelus([0.995, 0.5, 1.2], [1.0, 0.3])
+    slopes_of(net).frozen[4] = True
+    mask = fix_learned_mask(net, 0.01)
+    assert mask.tolist() == [True, False, False, True, True]  # 1.0 unfrozen counts too (|1 - 1| < 0.01)
+    assert slopes_of(net).alpha.tolist() == pytest.approx([1.0, 0.5, 1.2, 1.0, 1.0])
+    assert slopes_of(net).frozen.tolist() == [True, False, False, True, True]
+
+
+def test_the_random_mask_keeps_each_layers_linear_count_and_restarts_the_units_it_frees_as_relus():
+    learned = [[0.999, 0.2, 0.3, 1.0, 0.4, 0.5], [0.6, 1.0, 0.7, 0.8]]
+    draws = []
+    for seed in range(6):
+        net = chain_of_prelus(*learned)
+        mask = draw_random_mask(net, seed, 0.01)
+        alpha = slopes_of(net).alpha
+        assert mask[:6].sum() == 2 and mask[6:].sum() == 1  # the learned mask's count per layer
+        assert torch.equal(slopes_of(net).frozen, mask) and (alpha[mask] == 1).all()
+        was_linear = torch.tensor([True, False, False, True, False, False, False, True, False, False])
+        assert (alpha[was_linear & ~mask] == 0).all()  # freed: a ReLU again, as in the start network
+        kept = ~was_linear & ~mask
+        assert torch.equal(alpha[kept], torch.tensor([a for s in learned for a in s])[kept])
+        assert list(nonlinear_fractions(net).values()) == pytest.approx([4 / 6, 3 / 4])
+        draws.append(tuple(mask.tolist()))
+    assert len(set(draws)) > 1  # the seed changes the draw ...
+    again = chain_of_prelus(*learned)
+    assert tuple(draw_random_mask(again, 0, 0.01).tolist()) == draws[0]  # ... and fixes it
+
+
+def test_mask_config_errors_name_the_fix():
+    with pytest.raises(ConfigError, match="mask must be"):
+        RunConfig(model="repvgg_a0", epochs=1, linearize="layer", start_from="a/b", mask="best")
+    with pytest.raises(ConfigError, match="set linearize"):
+        RunConfig(model="repvgg_a0", epochs=1, mask="learned")
+    with pytest.raises(ConfigError, match="set omega to 0"):
+        RunConfig(model="repvgg_a0", epochs=1, linearize="layer", start_from="a/b", omega=1.0, mask="random")
+    tower = dict(model_args=dict(depth=2), epochs=1)
+    assert RunConfig(**tower).key == RunConfig(**tower, mask="").key  # old hashes unchanged
+
+
+def test_phase_two_fine_tunes_the_penalty_runs_mask_without_the_penalty(isolated_store):
+    from resdepth.results import sweep
+
+    start, store = tiny_start(), Store()
+    penalty = post_train_config(start, "channel", 0.1, epochs=1, lr=0.01, train_images=128, batch_size=32,
+                                alpha_lr=0.5, eval_every=2)  # 4 steps that leave about half the units linear
+    learned, shuffled = fine_tune_config(penalty, "learned", 1), fine_tune_config(penalty, "random", 1)
+    assert learned.start_from == f"{penalty.experiment}/{penalty.key}" and learned.omega == 0.0
+    records = sweep([learned, shuffled, penalty, start], store, progress=False)  # starts trained first
+    first, fixed, control = (store.load(c) for c in (penalty, learned, shuffled))
+    assert store.weights_path(penalty).is_file()  # a start of phase 2: its weights were kept
+    assert all(r["status"] == "ok" for r in records)
+    alpha_before, alpha_after = (torch.tensor(r["linearization"]["alpha"]) for r in (first, fixed))
+    linear = (alpha_before - 1).abs() < 0.01
+    assert 0 < linear.sum() < len(linear)  # the penalty run left some units linear, not all
+    assert (alpha_after[linear] == 1).all()  # they stayed exactly linear through phase 2
+    assert not torch.equal(alpha_after[~linear], alpha_before[~linear])  # the others were fine-tuned
+    # NAPL is the mask's: unchanged by phase 2, and the same for the random mask of equal fractions
+    assert fixed["linearization"]["napl"] == pytest.approx(napl_of_fractions(first, linear))
+    assert control["linearization"]["nonlinear_fractions"] == pytest.approx(fixed["linearization"]["nonlinear_fractions"])
+    assert control["linearization"]["alpha"] != fixed["linearization"]["alpha"]
+
+
+def napl_of_fractions(record, linear):
+    """The NAPL of the net of ``record``'s shape with the flat linear mask ``linear``."""
+    from resdepth.pathlength import napl
+
+    net = linearized_architecture(record)
+    slopes_of(net).frozen.copy_(linear)
+    return napl(net)

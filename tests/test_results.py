@@ -168,3 +168,18 @@ def test_the_package_api_loads_a_stored_model_and_lists_an_experiments_runs(isol
     with pytest.raises(ConfigError, match="is not stored"):
         resdepth.load_model(f"{c.experiment}/0123456789abcdef")
     assert set(resdepth.__all__) >= {"RunConfig", "Store", "build_model", "load_model", "runs_frame", "sweep"}
+
+
+def test_dependency_stages_order_runs_after_the_runs_they_start_from():
+    from resdepth.results import dependency_stages
+
+    start = RunConfig(experiment="deps", model_args=dict(depth=2), epochs=1)
+    penalty = RunConfig(experiment="deps", model="repvgg_a0", epochs=1, linearize="layer", omega=1.0,
+                        start_from=f"deps/{start.key}")
+    tuned = penalty.replace(start_from=f"deps/{penalty.key}", omega=0.0, mask="learned")
+    alone = RunConfig(experiment="deps", model_args=dict(depth=3), epochs=1)
+    everything = [tuned, alone, penalty, start]
+    assert dependency_stages(everything, everything) == [[alone, start], [penalty], [tuned]]
+    # a start already stored (not to do) still puts its followers one stage later than the roots
+    assert dependency_stages([tuned, penalty], everything) == [[penalty], [tuned]]
+    assert dependency_stages([tuned], [tuned]) == [[tuned]]  # its start is not in the sweep: stored already

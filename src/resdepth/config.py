@@ -18,9 +18,14 @@ from .models import check_model_args
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
 HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01,
-                         "alpha_lr": None, "optimizer": "sgd", "precision": "auto", "eval_images": None}
+                         "alpha_lr": None, "optimizer": "sgd", "precision": "auto", "eval_images": None,
+                         "mask": ""}
 OPTIMIZERS = ("sgd", "adamw")
 LINEARIZE = ("", "channel", "layer")
+# Phase 2 of the controlled post-training protocol (resdepth.posttraining.MaskFineTuning): "" is a
+# penalty run (phase 1); "learned" fine-tunes the start run's own mask, "random" a random mask with
+# its per-layer fractions (the random-mask control), both without the penalty.
+MASKS = ("", "learned", "random")
 # "auto": bf16 autocast on CUDA, fp32 on the CPU (how every stored CPU run was trained); "bf16"
 # also autocasts on the CPU, where oneDNN has bf16 kernels (AVX512-BF16, AMX); "fp32" never does.
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -53,7 +58,9 @@ class RunConfig:
     ``train_images`` limits training to the first N training images (None: all of them).
     ``gc_images`` > 0 logs the geometric complexity (exact, on the first ``gc_images`` test
     images) at every evaluation. ``precision`` is the autocast policy (``PRECISIONS``); parameters,
-    the optimizer and the loss stay in fp32 in every case.
+    the optimizer and the loss stay in fp32 in every case. ``mask`` ("learned" or "random") makes a
+post-training run phase 2 of the controlled protocol: it fine-tunes ``start_from`` (a penalty run)
+with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTuning``).
 
     Fields added after results were stored are left out of the hash while at their default
     (``HASH_NEUTRAL_DEFAULTS``), so adding one never orphans a stored run.
@@ -86,6 +93,7 @@ class RunConfig:
     optimizer: str = "sgd"
     precision: str = "auto"
     eval_images: int | None = None
+    mask: str = ""
 
     def __post_init__(self):
         if self.dataset not in DATASETS:  # before the model: a wrong dataset is the likelier typo
@@ -138,6 +146,13 @@ class RunConfig:
         if self.start_from and (self.start_from.count("/") != 1
                                 or not all(map(EXPERIMENT_NAME.match, self.start_from.split("/")))):
             raise ConfigError(f"start_from must be '<experiment>/<key>' of a stored run; got {self.start_from!r}")
+        if self.mask not in MASKS:
+            raise ConfigError(f"mask must be 'learned', 'random' or '' (a penalty run); got {self.mask!r}")
+        if self.mask and not self.linearize:
+            raise ConfigError(f"mask={self.mask!r} fine-tunes a linearized run: set linearize ('channel' or 'layer') "
+                              f"and start_from (the penalty run)")
+        if self.mask and self.omega:
+            raise ConfigError(f"mask={self.mask!r} fine-tunes without the penalty: set omega to 0 (got {self.omega})")
         if not (math.isfinite(self.omega) and self.omega >= 0):
             raise ConfigError(f"omega must be a finite number >= 0; got {self.omega}")
         if not 0 < self.freeze_threshold < 1:

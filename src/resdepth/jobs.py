@@ -21,7 +21,7 @@ from .config import RunConfig
 from .data import normalize
 from .expansion import geometric_complexity
 from .files import REPO_ROOT
-from .posttraining import PostTraining
+from .posttraining import MaskFineTuning, PostTraining
 from .stack import train_stack
 from .store import SCHEMA
 from .train import Extension, train
@@ -62,7 +62,7 @@ def extensions_for(cfg: RunConfig, start_state: dict | None) -> list:
     """What ``cfg`` adds to the plain loop, in the order the loop applies them."""
     extensions = []
     if cfg.linearize:
-        extensions.append(PostTraining(cfg, start_state))
+        extensions.append((MaskFineTuning if cfg.mask else PostTraining)(cfg, start_state))
     elif cfg.start_from:
         extensions.append(StartWeights(start_state))
     if cfg.gc_images:

@@ -226,9 +226,49 @@ def freeze_linear_units(model: nn.Module, threshold: float = 0.01) -> torch.Tens
     return slopes_of(model).freeze(threshold)
 
 
+@torch.no_grad()
+def fix_learned_mask(model: nn.Module, threshold: float = 0.01) -> torch.Tensor:
+    """Phase 2 of the controlled protocol, learned mask: every unit already frozen, or with
+    |alpha - 1| < ``threshold``, becomes exactly linear (alpha = 1, frozen: no gradient, no
+    penalty) for good. Returns the linear mask (a bool per slope, flat)."""
+    slopes = slopes_of(model)
+    slopes.frozen |= (slopes.alpha - 1).abs() < threshold
+    slopes.alpha.masked_fill_(slopes.frozen, 1.0)
+    return slopes.frozen.clone()
+
+
+@torch.no_grad()
+def draw_random_mask(model: nn.Module, seed: int, threshold: float = 0.01) -> torch.Tensor:
+    """Phase 2, the random-mask control: in every layer, as many linear units as the learned mask
+    (``fix_learned_mask``) has, at units drawn uniformly without replacement (``torch.randperm``,
+    generator seeded with ``seed``). A unit the draw makes linear gets alpha = 1, frozen; a unit the
+    learned mask had linear and the draw leaves nonlinear restarts as a ReLU (alpha = 0, as in the
+    start network); the units nonlinear in both keep their learned slopes. The per-layer linear
+    fractions, hence the NAPL of a chain, equal the learned mask's. Returns the linear mask (flat)."""
+    slopes = slopes_of(model)
+    learned = fix_learned_mask(model, threshold)
+    generator = torch.Generator().manual_seed(seed)
+    drawn = torch.zeros_like(learned)
+    offset = 0
+    for count in slopes.counts:
+        linear = int(learned[offset: offset + count].sum())
+        drawn[offset + torch.randperm(count, generator=generator)[:linear].to(drawn.device)] = True
+        offset += count
+    slopes.alpha.masked_fill_(learned & ~drawn, 0.0)
+    slopes.alpha.masked_fill_(drawn, 1.0)
+    slopes.frozen.copy_(drawn)
+    return drawn.clone()
+
+
 def nonlinear_fractions(model: nn.Module) -> dict:
     """{module name: fraction of its units still nonlinear} for every PReLU of the model."""
     return {name: m.nonlinear_fraction() for name, m in model.named_modules() if isinstance(m, LinearizablePReLU)}
+
+
+def slope_values(model: nn.Module) -> list:
+    """Every slope of the model, flat in module order, as floats (stored with each post-training
+    record; ``Slopes.counts`` splits them by layer)."""
+    return slopes_of(model).alpha.detach().float().cpu().tolist()
 
 
 def slope_count(model: nn.Module) -> int:
@@ -266,6 +306,14 @@ def post_train_config(start, granularity: str, omega: float, epochs: int, lr: fl
         train_images=train_images, start_from=f"{start.experiment}/{start.key}", linearize=granularity,
         omega=float(omega), freeze_threshold=freeze_threshold, alpha_lr=alpha_lr,
     )
+
+
+def fine_tune_config(penalty_run: RunConfig, mask: str, epochs: int) -> RunConfig:
+    """The ``RunConfig`` of phase 2 of the controlled protocol (``resdepth.posttraining.MaskFineTuning``):
+    from the stored penalty run ``penalty_run``, its ``mask`` ("learned" or "random") fixed, no
+    penalty (omega 0), ``epochs`` of the same optimizer, schedule, learning rates and seed."""
+    return penalty_run.replace(start_from=f"{penalty_run.experiment}/{penalty_run.key}", omega=0.0, mask=mask,
+                               epochs=epochs, steps=None)
 
 
 def linearized_architecture(record: dict) -> nn.Module:

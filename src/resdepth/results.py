@@ -51,7 +51,8 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
     several units to train, else local. ``stack`` (True, False or "auto": on CUDA only, where it
     pays) trains up to ``stack_size`` compatible runs as one net (``resdepth.stack``); on Ray each
     unit asks for ``gpus_per_unit`` of a GPU. Runs that
-    others start from train first, in a stage of their own, with their weights stored.
+    others start from train first, in a stage of their own, with their weights stored
+    (``dependency_stages``: a start network, then its penalty runs, then their fine-tuning).
     """
     store = store or Store()
     if executor not in EXECUTORS + ("auto",):
@@ -81,7 +82,7 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
               file=sys.stderr, flush=True)
     with tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not progress or not todo,
               desc=f"sweep ({len(todo)} to run)", unit="run") as bar:
-        for stage in ([c for c in todo if is_start(c)], [c for c in todo if not is_start(c)]):
+        for stage in dependency_stages(todo, configs):
             units = group_stacks(stage, stack_size if stacking else 1)
             where = executor if executor != "auto" else auto_executor(device, len(units))
             start_states = {ref: store.load_weights_of(ref) for ref in {c.start_from for c in stage if c.start_from}}
@@ -102,6 +103,22 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
                 if all(store.result_path(c).is_file() for c in unit_of[cfg.key]):  # a stack's checkpoint too
                     store.unit_checkpoint_path(unit_of[cfg.key]).unlink(missing_ok=True)
     return [store.load(c) for c in configs]
+
+
+def dependency_stages(todo: list, configs: list) -> list:
+    """The runs of ``todo`` in stages, each run after the run of ``configs`` it starts from: stage k
+    holds the runs k ``start_from`` links away from a run that starts from nothing in ``configs``
+    (a config's key hashes its ``start_from``, so the links form no cycle)."""
+    by_ref = {f"{c.experiment}/{c.key}": c for c in configs}
+
+    def links(cfg):
+        count = 0
+        while cfg.start_from in by_ref:
+            cfg, count = by_ref[cfg.start_from], count + 1
+        return count
+
+    depth = [links(c) for c in todo]
+    return [[c for c, d in zip(todo, depth) if d == level] for level in sorted(set(depth))]
 
 
 def compute_used(records) -> str:
