@@ -116,7 +116,10 @@ show("tab-linearization-gaps", linearization_napl.gap_table(results.gaps))
 #
 # A layer-wise-linearized net *is* a shallower plain net: each run of convolutions with no
 # nonlinearity between them is one affine map. `merge_linear_layers` fuses each run into one
-# convolution with a larger kernel. Here the start network's weights get the frozen pattern of the
+# convolution with a larger kernel, and a linear tail (the convolutions after the last nonlinear
+# layer) together with the head into one convolution with one output channel per class (the head
+# acts on every pixel alike, so it commutes with the global average pool): the merged net has
+# NAPL + 1 weight layers. Here the start network's weights get the frozen pattern of the
 # layer-wise run with the lowest NAPL (first post-training seed), and the merged net is compared
 # with the unmerged one on real test images ({numref}`tab-linearization-merged`). With zero padding
 # the fusion is exact only where no intermediate padding is read; the rim differs, and on 32×32

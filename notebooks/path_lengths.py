@@ -23,8 +23,11 @@
 #
 # Here the distribution is computed exactly, by dynamic programming over the traced module graph
 # (`resdepth.pathlength.path_length_distribution`): a random walk from the output back to the
-# input splits evenly at every residual add and, at an activation layer whose fraction of
-# nonlinear units is $p_l$, meets a nonlinear unit with probability $p_l$. Its mean is the NAPL.
+# input, on a uniformly chosen channel, splits evenly at every residual add among the summands
+# that carry a path at that channel (an option-A shortcut, zero-padded from $c_\text{in}$ to
+# $c_\text{out}$ channels, gets $c_\text{in}/(2c_\text{out})$, its branch the rest) and, at an
+# activation layer whose fraction of nonlinear units is $p_l$, meets a nonlinear unit with
+# probability $p_l$. Its mean is the NAPL (42 for a standard ResNet-56).
 # The fractions $p_l$ come from the stored post-training runs of the chapter on NAPL; the tables
 # and rules are in `resdepth.experiments.path_lengths`.
 

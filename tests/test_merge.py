@@ -84,3 +84,32 @@ def test_merge_without_linear_layers_changes_nothing():
 def test_merge_refuses_an_undeployed_net():
     with pytest.raises(ValueError, match="reparameterize"):
         merge_linear_layers(build_model("repvgg_a0", 1, 10, width_scale=0.125))
+
+
+def per_pixel_logits(model, x):
+    """The head applied at every pixel of the body's output: its global average pool is the logits."""
+    return model.head(model.body(x).movedim(1, -1)).movedim(-1, 1)
+
+
+@pytest.mark.parametrize("linear", [(4,), (3, 4), (0, 1, 3, 4), (0, 1, 2, 3, 4)])
+def test_a_linear_tail_is_folded_into_the_head_so_merged_depth_is_napl_plus_one(linear):
+    from resdepth.pathlength import napl
+
+    model = deployed_repvgg(5)
+    acts = prelus(model)
+    for i in linear:
+        acts[i].alpha.data.fill_(1.0)
+    if 2 not in linear:
+        acts[2].alpha.data.fill_(0.3)  # nonlinear, with a slope other than the start's 0
+    merged = merge_linear_layers(model)
+    assert napl(model) == 5 - len(linear)
+    assert weight_layers(merged) == napl(model) + 1  # one conv per nonlinear layer, then the tail and head as one
+    x = torch.randn(2, 1, 64, 64)
+    if linear == (4,):  # a one-conv tail: nothing fused, the fold into the head is exact everywhere
+        assert torch.allclose(merged(x), model(x), atol=1e-5)
+    before, after = per_pixel_logits(model, x), merged.body(x)  # the merged body ends in the logits per pixel
+    assert before.shape == after.shape
+    margin = 6  # beyond the receptive-field radius of the 5-conv chain
+    exact = interior(before, margin)
+    assert ((interior(after, margin) - exact).norm() / exact.norm()).item() < 1e-4
+    assert ((merged(x) - model(x)).norm() / model(x).norm()).item() < 0.1  # only the rim differs

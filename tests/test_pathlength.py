@@ -7,6 +7,7 @@ from torch import nn
 
 from resdepth.linearize import LinearizablePReLU, to_prelu
 from resdepth.models import build_model
+from resdepth.models.cifar_resnet import OptionAShortcut
 from resdepth.pathlength import binomial_like, napl, path_length_distribution, total_variation
 
 
@@ -61,11 +62,71 @@ def test_two_branch_residual_add_splits_evenly():
 
 @pytest.mark.parametrize("name, args, expected", [
     ("plain56", {}, 55.0),                           # 55 ReLUs on one chain
-    ("resnet56", {}, 1 + 27 * 1.5),                  # stem + 27 blocks: 1 (skip) or 2 (branch) ReLUs
+    ("resnet56", {}, 42.0),                          # stem + 27 blocks; see test_option_a_resnet_napl_by_stage
     ("tower", dict(depth=6, width=4), 1 + 6 * 0.5),  # stem + each branch's ReLU with probability 1/2
 ])
 def test_napl_of_known_architectures(name, args, expected):
     assert napl(build_model(name, 1, 10, **args)) == pytest.approx(expected)
+
+
+class OptionAAdd(nn.Module):
+    """relu(branch(x) + OptionAShortcut(x)): the skip fills c_in of c_out channels, the rest are zeros."""
+
+    def __init__(self, c_in=2, c_out=8):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2), nn.ReLU(), nn.Conv2d(c_out, c_out, 1))
+        self.shortcut = OptionAShortcut(c_in, c_out)
+        self.out = nn.ReLU()
+
+    def forward(self, x):
+        return self.out(self.branch(x) + self.shortcut(x))
+
+
+def test_option_a_add_sends_the_walk_to_the_skip_only_on_the_channels_it_fills():
+    # a uniform channel of the sum: with probability c = 2/8 the skip fills it (split 1/2-1/2),
+    # otherwise only the branch carries a path there: skip c/2 = 1/8, branch 1 - c/2 = 7/8
+    np.testing.assert_allclose(path_length_distribution(OptionAAdd()), [0.0, 1 / 8, 7 / 8])
+
+
+def test_zero_padded_channels_fed_to_a_convolution_are_mixed_back_into_every_channel():
+    class PadThenConv(nn.Module):  # conv(pad(x)) + x: every channel of the conv output carries a path
+        def __init__(self):
+            super().__init__()
+            self.shortcut = OptionAShortcut(2, 8)
+            self.conv = nn.Conv2d(8, 2, 1)
+
+        def forward(self, x):
+            return torch.relu(self.conv(self.shortcut(x)) + x[:, :, ::2, ::2])
+
+    np.testing.assert_allclose(path_length_distribution(PadThenConv()), [0.0, 1.0])
+
+
+def option_a_stage_increments(model) -> list:
+    """NAPL added by each stage of a CIFAR ResNet, by hand: a block adds 1 (its last ReLU) plus the
+    branch's share times 1 (the ReLU inside the branch); the branch's share is 1/2 at an identity
+    skip and 1 - c/2 at an option-A skip that fills a fraction c = c_in / c_out of the channels."""
+    increments = []
+    for stage in range(3):
+        blocks = [b for b in model.stages if b.conv2.out_channels == 16 * 2**stage]
+        c = blocks[0].conv1.in_channels / blocks[0].conv1.out_channels
+        increments.append((1 + (1 - c / 2)) + (len(blocks) - 1) * (1 + 1 / 2))
+    return increments
+
+
+@pytest.mark.parametrize("name, expected", [("resnet56", 42.0), ("resnet20", 15.0)])
+def test_option_a_resnet_napl_by_stage(name, expected):
+    model = build_model(name, 1, 10)
+    by_hand = 1 + sum(option_a_stage_increments(model))  # the stem's ReLU, then the stages
+    assert by_hand == expected  # resnet56: 1 + 13.5 + 13.75 + 13.75
+    assert napl(model) == pytest.approx(expected)
+    dist = path_length_distribution(model)
+    assert dist.sum() == pytest.approx(1.0) and dist[: 1 + len(model.stages)].sum() == 0.0  # >= stem + 1 per block
+
+
+def test_identity_skip_resnet_is_unchanged_by_option_a_shortcuts_elsewhere():
+    model = build_model("resnet20", 1, 10)
+    model.stages = model.stages[:3]  # the first stage only: identity skips, 16 -> 16 channels
+    assert napl(model) == pytest.approx(1 + 3 * 1.5)
 
 
 def test_layerwise_linearization_gives_an_integer_napl_equal_to_depth_minus_one():
@@ -150,3 +211,50 @@ def test_linearized_architecture_rebuilds_the_graph_of_a_stored_run():
     names = [n for n, m in model.named_modules() if isinstance(m, LinearizablePReLU)]
     assert len(names) == 22
     assert napl(model, {n: 0.0 for n in names[:10]}) == 12.0
+
+
+def test_split_weights_share_each_channel_among_the_summands_covering_it():
+    from resdepth.pathlength import split_weights
+
+    np.testing.assert_allclose(split_weights([1.0, 1.0, 1.0]), [1 / 3] * 3)
+    np.testing.assert_allclose(split_weights([1.0, 0.5]), [0.75, 0.25])
+    # nested bands (0, 1/4] by three summands, (1/4, 1/2] by two, (1/2, 1] by one
+    np.testing.assert_allclose(split_weights([0.5, 0.25, 1.0]), [1 / 12 + 1 / 8, 1 / 12, 1 / 12 + 1 / 8 + 1 / 2])
+    np.testing.assert_allclose(split_weights([0.5, 0.5]), [0.5, 0.5])  # only covered channels carry the walk
+
+
+def exact_channel_walk(model, masks: dict) -> np.ndarray:
+    """The walk of a CIFAR ResNet tracked per channel (rows: channels, columns: lengths), with each
+    activation's nonlinear units fixed by ``masks`` (1 = nonlinear) instead of drawn afresh: a
+    convolution mixes every channel (the mean row), an identity or option-A skip keeps its channel."""
+    def step(rows, mask):
+        out = np.zeros((rows.shape[0], rows.shape[1] + 1))
+        out[:, :-1] += (1 - mask)[:, None] * rows
+        out[:, 1:] += mask[:, None] * rows
+        return out
+
+    rows = step(np.ones((16, 1)), masks["stem.2"])
+    for i, block in enumerate(model.stages):
+        c_in, c_out = block.conv1.in_channels, block.conv1.out_channels
+        branch = step(np.tile(rows.mean(0), (c_out, 1)), masks[f"stages.{i}.relu1"])
+        branch = np.tile(branch.mean(0), (c_out, 1))
+        skip = np.pad(rows, ((0, 0), (0, branch.shape[1] - rows.shape[1])))
+        pad = (c_out - c_in) // 2
+        branch[pad: pad + c_in] = 0.5 * (branch[pad: pad + c_in] + skip)
+        rows = step(branch, masks[f"stages.{i}.relu2"])
+    return rows.mean(0)
+
+
+def test_independent_layers_match_the_exact_channel_walk_in_mean_and_nearly_in_distribution():
+    model = build_model("resnet20", 1, 10)
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.ReLU)]
+    width = {n: m.num_features for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)}
+    channels = {n: width[n.replace("relu", "bn").replace("stem.2", "stem.1")] for n in names}
+    full = exact_channel_walk(model, {n: np.ones(c) for n, c in channels.items()})
+    np.testing.assert_allclose(path_length_distribution(model), full, atol=1e-12)
+    rng = np.random.default_rng(0)
+    masks = {n: (rng.random(c) < 0.5).astype(float) for n, c in channels.items()}
+    dist = path_length_distribution(model, {n: m.mean() for n, m in masks.items()})
+    exact = exact_channel_walk(model, masks)
+    assert np.dot(np.arange(len(dist)), dist) == pytest.approx(np.dot(np.arange(len(exact)), exact))
+    assert total_variation(dist, exact) < 0.02

@@ -14,6 +14,18 @@ unfused chain pads each intermediate map with zeros, while the fused kernel read
 response to the padded input there; a single zero-padded convolution cannot express that
 difference. So the fused net equals the unfused one on every output pixel whose receptive field
 stays inside the image (``interior_margin``), and differs in a rim (measured in the book).
+
+A linear tail (the convolutions after the last nonlinear layer) is fused into one conv T (kernel
+K, bias b) and then folded into the head, a Linear (W, h) read after the global average pool.
+The pool is a mean over pixels and W acts on each pixel alike, so
+
+    W mean_pixels(T z) + h = mean_pixels(W T z + h),
+
+i.e. T and the head are one conv with num_classes output channels, kernel
+K'[n, i, u, v] = sum_o W[n, o] K[o, i, u, v] and bias W b + h, then the pool and no Linear
+(``fold_into_head``). This step is exact everywhere: no zero padding sits between T and W. So the
+merged net has one weight layer per nonlinear layer plus one, NAPL + 1 after layer-wise
+linearization.
 """
 
 import copy
@@ -67,10 +79,13 @@ def interior_margin(convs) -> int:
 
 @torch.no_grad()
 def merge_linear_layers(model: nn.Module) -> nn.Module:
-    """A copy of a deployed plain net (``model.body`` a chain of (conv, activation) pairs, as
-    ``RepVGG.reparameterize()`` makes) with every run of convolutions joined by linear
-    activations fused into one convolution. The copy computes the same function as ``model``
-    away from the image border (module docstring); ``model`` is left unchanged."""
+    """A copy of a deployed plain net (``model.body`` a chain of (conv, activation) pairs and
+    ``model.head`` a Linear after a global average pool, as ``RepVGG.reparameterize()`` makes) with
+    every run of convolutions joined by linear activations fused into one convolution, and a linear
+    tail folded into the head (the copy's head is then the identity and its body ends in the
+    logits per pixel). The copy computes the same function as ``model`` away from the image border
+    (module docstring); ``model`` is left unchanged. Its ``weight_layers`` is the number of
+    nonlinear layers + 1."""
     pairs = []
     for block in model.body:
         if not (isinstance(block, nn.Sequential) and len(block) == 2 and isinstance(block[0], nn.Conv2d)):
@@ -82,12 +97,30 @@ def merge_linear_layers(model: nn.Module) -> nn.Module:
         if not is_linear(act):
             body.append(nn.Sequential(_fuse(run), copy.deepcopy(act)))
             run = []
-    if run:  # a linear tail before the pooling: fused, no activation
-        body.append(nn.Sequential(_fuse(run), nn.Identity()))
     merged = copy.deepcopy(model)
+    if run:  # a linear tail before the pooling: fused, and folded into the head (module docstring)
+        body.append(nn.Sequential(fold_into_head(_fuse(run), model.head), nn.Identity()))
+        merged.head = nn.Identity()
     merged.body = nn.Sequential(*body)
     share_slopes(merged)  # one flat slope tensor again, without the slopes of the merged-away PReLUs
     return merged
+
+
+@torch.no_grad()
+def fold_into_head(conv: nn.Conv2d, head: nn.Module) -> nn.Conv2d:
+    """One conv equal to ``head`` applied at every pixel of ``conv``'s output: kernel
+    W K (contracted over conv's output channels), bias W b + h. Global average pooling commutes
+    with it, so pool(result) == head(pool(conv(x))) exactly (module docstring)."""
+    if not isinstance(head, nn.Linear) or head.in_features != conv.out_channels:
+        raise ValueError(f"merge_linear_layers folds a linear tail into the head: the net needs head = "
+                         f"nn.Linear({conv.out_channels}, num_classes) read after a global average pool, as "
+                         f"RepVGG has; got {head!r}")
+    bias = conv.bias if conv.bias is not None else conv.weight.new_zeros(conv.out_channels)
+    folded = nn.Conv2d(conv.in_channels, head.out_features, conv.kernel_size, stride=conv.stride,
+                       padding=conv.padding, bias=True)
+    folded.weight.copy_(torch.einsum("no,oikl->nikl", head.weight, conv.weight))
+    folded.bias.copy_(head.weight @ bias + (head.bias if head.bias is not None else 0))
+    return folded.to(conv.weight.device)
 
 
 def _fuse(convs: list) -> nn.Conv2d:

@@ -18,7 +18,16 @@ class OptionAShortcut(nn.Module):
 
     def __init__(self, c_in: int, c_out: int):
         super().__init__()
+        if c_out < c_in or (c_out - c_in) % 2:
+            raise ValueError(f"an option-A shortcut pads channels evenly on both sides: c_out must be c_in plus an "
+                             f"even number >= 0; got c_in {c_in}, c_out {c_out}")
+        self.c_in, self.c_out = c_in, c_out
         self.pad = (c_out - c_in) // 2
+
+    def covered_fraction(self) -> float:
+        """c_in / c_out: the share of the output channels that carry the input (a centred block);
+        the others are zero padding. ``resdepth.pathlength`` splits the walk at an add by it."""
+        return self.c_in / self.c_out
 
     def forward(self, x):
         return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
