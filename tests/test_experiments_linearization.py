@@ -14,7 +14,7 @@ def linearization_record(granularity, omega, seed, napl, acc, status="ok"):
 
 
 def runs_of(records):
-    return lin.linearization_runs(records)
+    return lin.linearization_runs(records, [r["linearization"]["napl"] for r in records])
 
 
 def seeds_with_gaps(gaps_by_seed, channel=((0.1, 1.0, 0.60), (0.001, 12.0, 0.90))):
@@ -181,3 +181,20 @@ def test_verdicts_say_not_run_without_a_matched_napl():
     runs = runs_of([linearization_record("channel", 0.1, 0, 2.0, 0.8), linearization_record("layer", 1.0, 0, 9.0, 0.8)])
     verdicts = lin.verdicts(lin.Results(runs=runs, budget="hand-made"), resolve(lin.NAME, "smoke"))
     assert [v.outcome for v in verdicts] == ["not run", "not run"]
+
+
+def test_napls_are_recomputed_from_the_stored_fractions_under_todays_convention(monkeypatch):
+    """The RepVGG records' stored NAPLs agree with today's walk; the two Option-A ResNet-20 records
+    whose NAPL changed with the walk's split at Option-A adds (issue 13) now read the new value."""
+    from resdepth.experiments import resnet56_ablation as abl
+    from resdepth.store import Store
+
+    monkeypatch.delenv("RESDEPTH_RESULTS")
+    store = Store(profile="book")
+    for module in (lin, abl):
+        records = [r for r in (store.load(c) for c in module.configs(resolve(module.NAME, "book"))[1:]) if r]
+        got, stored = lin.record_napls(records), [r["linearization"]["napl"] for r in records]
+        changed = {r["key"]: (round(s, 4), round(g, 4)) for r, s, g in zip(records, stored, got) if abs(s - g) > 1e-9}
+        assert records
+        assert changed == ({} if module is lin else {"a7af8acaeb4469c7": (7.5, 7.75),
+                                                      "c34d89050464c1df": (6.9766, 7.0352)})

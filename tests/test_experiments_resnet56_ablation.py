@@ -82,7 +82,7 @@ def runs_at(points, seeds):
             acc = 0.7 + (napl - 0.5) / 7.5 * 0.2 - gap
             records.append({"config": {"linearize": "layer", "omega": 10.0 ** i, "seed": seed}, "status": "ok",
                             "linearization": {"napl": napl}, "final": {"test_acc": acc}})
-    return lin.linearization_runs(records)
+    return lin.linearization_runs(records, [r["linearization"]["napl"] for r in records])
 
 
 def test_verdicts_from_one_seed_are_at_most_inconclusive_and_say_why():

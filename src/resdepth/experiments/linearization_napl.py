@@ -161,15 +161,31 @@ def configs(settings: dict) -> list:
 # ----------------------------------------------------------------------------- tables
 
 
-def linearization_runs(records) -> pd.DataFrame:
-    """One line per post-training run: granularity, omega, seed, status, the final NAPL and the
-    final test accuracy (the net at the end of post-training is the one that has that NAPL)."""
+def record_napls(records) -> list:
+    """Each post-training record's final NAPL under today's path-length convention, from its stored
+    per-layer nonlinear fractions (nan for a run that did not finish). A record also stores the
+    NAPL computed by the code that trained it; for Option-A ResNets trained before the walk split
+    only among the summands that carry a path (2026-12-03) that stored value is the old one."""
+    nets, out = {}, []
+    for r in records:
+        if r["status"] != "ok":
+            out.append(math.nan)
+            continue
+        c = r["config"]
+        shape = (c["model"], repr(sorted(c["model_args"].items())), c["linearize"])
+        net = nets.setdefault(shape, linearized_architecture(r))
+        out.append(napl(net, r["linearization"]["nonlinear_fractions"]))
+    return out
+
+
+def linearization_runs(records, napls: list | None = None) -> pd.DataFrame:
+    """One line per post-training run: granularity, omega, seed, status, the final NAPL
+    (``napls``, by default ``record_napls``) and the final test accuracy (the net at the end of
+    post-training is the one that has that NAPL)."""
     return pd.DataFrame([
         {"granularity": r["config"]["linearize"], "omega": r["config"]["omega"], "seed": r["config"]["seed"],
-         "status": r["status"],
-         "napl": r["linearization"]["napl"] if r["status"] == "ok" else math.nan,
-         "test_acc": r["final"]["test_acc"] if r["status"] == "ok" else math.nan}
-        for r in records
+         "status": r["status"], "napl": n, "test_acc": r["final"]["test_acc"] if r["status"] == "ok" else math.nan}
+        for r, n in zip(records, record_napls(records) if napls is None else napls)
     ], columns=["granularity", "omega", "seed", "status", "napl", "test_acc"])
 
 
