@@ -180,7 +180,7 @@ def test_verdicts_give_one_verdict_per_claim_listing_every_matched_napl():
 def test_verdicts_say_not_run_without_a_matched_napl():
     runs = runs_of([linearization_record("channel", 0.1, 0, 2.0, 0.8), linearization_record("layer", 1.0, 0, 9.0, 0.8)])
     verdicts = lin.verdicts(lin.Results(runs=runs, budget="hand-made"), resolve(lin.NAME, "smoke"))
-    assert [v.outcome for v in verdicts] == ["not run", "not run"]
+    assert [v.outcome for v in verdicts] == ["not run", "not run", "not run"]  # the third: no random-mask control
 
 
 def test_napls_are_recomputed_from_the_stored_fractions_under_todays_convention(monkeypatch):
@@ -198,3 +198,42 @@ def test_napls_are_recomputed_from_the_stored_fractions_under_todays_convention(
         assert records
         assert changed == ({} if module is lin else {"a7af8acaeb4469c7": (7.5, 7.75),
                                                       "c34d89050464c1df": (6.9766, 7.0352)})
+
+
+def test_book_v2_is_the_protocol_planned_before_its_runs_and_reuses_the_first_start_network():
+    """book_v2 (issue 13): 3 start networks x 2 seeds, penalty 1 epoch then 2 epochs of fine-tuning,
+    7 omegas per granularity, a random mask per channel-wise run, a 4-epoch calibration."""
+    v1, v2 = resolve(lin.NAME, "book"), resolve(lin.NAME, "book", budget="book_v2")
+    runs = lin.configs(v2)
+    starts = [c for c in runs if not c.start_from]
+    assert [s.seed for s in starts] == [0, 1, 2] and starts[0].key == lin.configs(v1)[0].key
+    penalties = [c for c in runs if c.linearize and not c.mask]
+    assert len(penalties) == 3 * 2 * 14 and {c.epochs for c in penalties} == {1}
+    tuned = [c for c in runs if c.mask]
+    assert {c.epochs for c in tuned} == {2, 4} and sum(c.epochs == 4 for c in tuned) == 4
+    assert sum(c.mask == "random" for c in tuned) == 3 * 2 * 7
+    # the first budget's penalty runs of start 0 whose omega stayed in the grid are the same runs
+    shared = {c.key for c in lin.configs(v1)} & {c.key for c in penalties}
+    assert len(shared) == 2 * 14  # every omega of book_v2 was in the first grid
+    assert lin.missing_parts(v2) == ["CIFAR-100/ImageNet", "RepVGG-A2 at full width", "60 post-training epochs"]
+
+
+def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_verdict(isolated_store):
+    from resdepth.results import sweep
+    from resdepth.store import Store
+
+    settings = {**resolve(lin.NAME, "smoke"), "start_seeds": [0, 1], "seeds": [0], "finetune_epochs": 1,
+                "post_train_images": 128, "omegas": {"channel": [0.1, 3.0], "layer": [1.0, 1e4]},
+                "random_masks": True, "napl_points": [1, 2, 4, 8],
+                "calibration": {"epochs": 2, "eval_every": 1, "omegas": {"channel": [3.0]}}}
+    settings["alpha_lr"] = 0.5  # a few steps must move slopes to 1
+    store = Store(profile="smoke")
+    records = sweep(lin.configs(settings), store, progress=False, executor="local")
+    assert all(r["status"] == "ok" for r in records)
+    results = lin.protocol_results(settings, store)
+    assert results.missing == 0 and len(results.runs) == 2 * (4 + 2) + 1
+    assert set(results.runs["arm"]) == {"channel", "layer", "random"}
+    assert len(results.calibration) == 1 and len(results.history) > 2  # the curve of the longer phase 2
+    verdicts = lin.protocol_verdicts(results, settings)
+    assert [v.claim for v in verdicts] == list(lin.CLAIMS)
+    assert all(v.outcome in ("inconclusive", "not run", "partly reproduced", "not reproduced") for v in verdicts)

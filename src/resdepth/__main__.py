@@ -19,7 +19,7 @@ import sys
 from .book import replace_report_table, report_markdown
 from .errors import ConfigError, ResdepthError
 from .files import scratch_results_dir
-from .experiments import sweep_configs, trained_experiments
+from .experiments import kept_weights, sweep_configs, trained_experiments
 from .models import list_models, model_arg_names
 from .plan import plan_text, sweep_plan
 from .results import run_or_load, sweep
@@ -116,8 +116,9 @@ def run_plan(args) -> int:
                           f"{', '.join(trained_experiments())}")
     if args.threads < 1:
         raise ConfigError(f"--threads must be >= 1; got {args.threads}")
+    keep = kept_weights(args.experiment, args.profile, args.budget)
     plan = sweep_plan(sweep_configs(args.experiment, args.profile, args.budget), Store(profile=args.profile),
-                      args.threads)
+                      args.threads, save_weights=keep)
     print(plan.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(plan_text(plan, os.cpu_count() if args.threads == 1 else 1))
     return 0
@@ -128,8 +129,9 @@ def run_sweep(args) -> int:
         raise ConfigError(f"unknown experiment {args.experiment!r} to sweep; the chapters that train are: "
                           f"{', '.join(trained_experiments())}")
     configs = sweep_configs(args.experiment, args.profile, args.budget)
+    keep = kept_weights(args.experiment, args.profile, args.budget)  # the weights the chapter keeps
     records = sweep(configs, Store(profile=args.profile), device=args.device, executor=args.executor,
-                    address=args.address, workers=args.workers, max_retries=args.max_retries, stack=args.stack,
+                    save_weights=keep, address=args.address, workers=args.workers, max_retries=args.max_retries, stack=args.stack,
                     stack_size=args.stack_size, gpus_per_unit=args.gpus_per_unit)
     diverged = sum(r["status"] == "diverged" for r in records)
     print(f"{args.experiment} ({args.budget or args.profile}): {len(records)} runs stored, {diverged} diverged")

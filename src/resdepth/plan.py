@@ -75,16 +75,30 @@ def seconds_per_step(cfg: RunConfig, threads: int = 1, steps: int = 3) -> float:
         torch.set_num_threads(saved)
 
 
-def sweep_plan(configs, store, threads: int = 1, time_runs: bool = True) -> pd.DataFrame:
-    """One line per shape of run (``shape_of``): how many runs, how many are stored (they load),
-    how many train, the steps of each, the measured seconds per step (``seconds_per_step``, only
-    where some run trains and ``time_runs``) and the estimated core-hours of the runs to train."""
+def weights_kept(configs, save_weights=False):
+    """A predicate on configs: True where a sweep of ``configs`` keeps the run's weights: every
+    run (``save_weights`` True), the runs of ``save_weights`` (a collection of configs: a chapter
+    keeps some sweeps' weights and not others'), and the runs that others start from."""
+    configs = list(configs)
+    starts = {c.start_from for c in configs if c.start_from}
+    kept = set() if isinstance(save_weights, bool) else {c.key for c in save_weights}
+    return lambda c: save_weights is True or c.key in kept or f"{c.experiment}/{c.key}" in starts
+
+
+def sweep_plan(configs, store, threads: int = 1, time_runs: bool = True, save_weights=False) -> pd.DataFrame:
+    """One line per shape of run (``shape_of``): how many runs, how many are stored (they load:
+    with their weights where ``weights_kept(configs, save_weights)`` asks for them), how many train,
+    the steps of each, the measured seconds per step (``seconds_per_step``, only where some run
+    trains and ``time_runs``) and the estimated core-hours of the runs to train."""
+    configs = list(configs)
+    keep = weights_kept(configs, save_weights)
     groups = {}
     for cfg in configs:
         groups.setdefault(shape_of(cfg), []).append(cfg)
     rows = []
     for (model, args, batch, dataset), group in groups.items():
-        todo = [c for c in group if not store.is_finished(c)]
+        todo = [c for c in group
+                if not store.is_finished(c, with_weights=keep(c))]
         images = len(load_dataset(dataset).train_x) if todo else 0
         steps = sum(total_steps(c, images) for c in todo)
         timed = todo and time_runs and not todo[0].start_from

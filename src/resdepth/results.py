@@ -20,7 +20,7 @@ from .config import RunConfig, check_experiment_name
 from .errors import ConfigError
 from .executors import EXECUTORS, auto_executor, run_elsewhere
 from .jobs import driver_command, train_job, train_unit
-from .plan import plan_text, sweep_plan
+from .plan import plan_text, sweep_plan, weights_kept
 from .stack import group_stacks
 from .store import Store
 from .train import pick_device
@@ -39,7 +39,7 @@ def run_or_load(cfg: RunConfig, store: Store | None = None, device=None, progres
 
 
 def sweep(configs, store: Store | None = None, device=None, progress: bool = True, executor: str = "auto",
-          address: str | None = None, workers: int | None = None, save_weights: bool = False,
+          address: str | None = None, workers: int | None = None, save_weights=False,
           checkpoint_every: int = 500, max_retries: int = 3, stack="auto", stack_size: int = 16,
           gpus_per_unit: float = 1.0) -> list:
     """``run_or_load`` over a grid of configs; returns their records in the order given.
@@ -50,7 +50,8 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
     or "auto": processes with one worker per core on a CPU with several cores when there are
     several units to train, else local. ``stack`` (True, False or "auto": on CUDA only, where it
     pays) trains up to ``stack_size`` compatible runs as one net (``resdepth.stack``); on Ray each
-    unit asks for ``gpus_per_unit`` of a GPU. Runs that
+    unit asks for ``gpus_per_unit`` of a GPU. ``save_weights`` keeps every run's weights (True) or
+    those of the configs it lists; runs that
     others start from train first, in a stage of their own, with their weights stored
     (``dependency_stages``: a start network, then its penalty runs, then their fine-tuning).
     """
@@ -69,20 +70,21 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
         raise ConfigError(f"stack_size must be an integer >= 1 (the most runs in one stack); got {stack_size!r}")
     stacking = stack is True or (stack == "auto" and pick_device(device).type == "cuda")
     configs = list(configs)
-    starts = {c.start_from for c in configs if c.start_from}
-    is_start = lambda c: f"{c.experiment}/{c.key}" in starts  # noqa: E731
-    keep = lambda c: save_weights or is_start(c)  # noqa: E731
+    keep = weights_kept(configs, save_weights)
     todo = [c for c in configs if not store.is_finished(c, with_weights=keep(c))]
     if todo and progress:  # the plan before a long run: what loads, what trains, and for how long
         place = executor if executor != "auto" else auto_executor(device, len(todo))
         cpu_workers = (workers or os.cpu_count()) if place == "processes" else 1
         threads = 1 if place == "processes" else torch.get_num_threads()
         on_cpu = pick_device(device).type == "cpu"
-        print(plan_text(sweep_plan(configs, store, threads, time_runs=on_cpu), cpu_workers if on_cpu else 1),
+        print(plan_text(sweep_plan(configs, store, threads, time_runs=on_cpu, save_weights=save_weights),
+                        cpu_workers if on_cpu else 1),
               file=sys.stderr, flush=True)
     with tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not progress or not todo,
               desc=f"sweep ({len(todo)} to run)", unit="run") as bar:
-        for stage in dependency_stages(todo, configs):
+        stages = [[c for c in stage if keep(c) == kept_here] for stage in dependency_stages(todo, configs)
+                  for kept_here in (True, False)]
+        for stage in filter(None, stages):
             units = group_stacks(stage, stack_size if stacking else 1)
             where = executor if executor != "auto" else auto_executor(device, len(units))
             start_states = {ref: store.load_weights_of(ref) for ref in {c.start_from for c in stage if c.start_from}}
@@ -92,7 +94,7 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
                     any(map(keep, unit)), checkpoint_every, start_states.get(unit[0].start_from))))
             else:
                 finished = run_elsewhere(units, where, store=store, device=device, address=address, workers=workers,
-                                         save_weights=save_weights or any(map(is_start, stage)),
+                                         save_weights=keep(stage[0]),
                                          checkpoint_every=checkpoint_every, max_retries=max_retries,
                                          start_states=start_states, gpus_per_unit=gpus_per_unit)
             unit_of = {c.key: unit for unit in units for c in unit}

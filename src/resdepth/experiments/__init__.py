@@ -49,9 +49,16 @@ def sweep_configs(name: str, profile: str, budget: str | None = None) -> list:
     return experiment(name).configs(resolve(name, profile, budget))
 
 
+def kept_weights(name: str, profile: str, budget: str | None = None) -> list:
+    """The runs of experiment ``name`` whose weights its chapter keeps (the module's
+    ``weight_configs``; none for a module without one): what ``python -m resdepth sweep`` keeps too."""
+    module = experiment(name)
+    return module.weight_configs(resolve(name, profile, budget)) if hasattr(module, "weight_configs") else []
+
+
 def trained_experiments() -> list:
     """The names of the experiments that train runs (the ones ``python -m resdepth sweep`` takes)."""
     return [name for name, m in EXPERIMENTS.items() if m.TRAINS]
 
 
-__all__ = ["EXPERIMENTS", "PROFILES", "experiment", "resolve", "sweep_configs", "trained_experiments"]
+__all__ = ["EXPERIMENTS", "PROFILES", "experiment", "kept_weights", "resolve", "sweep_configs", "trained_experiments"]

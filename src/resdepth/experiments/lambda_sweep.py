@@ -189,6 +189,11 @@ def threshold_configs(settings: dict) -> list:
     ]
 
 
+def weight_configs(settings: dict) -> list:
+    """The runs whose weights the chapter keeps: the capacity sweep's, where ``save_weights``."""
+    return sweep_configs(settings) if settings["save_weights"] else []
+
+
 def configs(settings: dict) -> list:
     """Every run of the chapter: the capacity sweep, then the divergence sweep (if any)."""
     return sweep_configs(settings) + threshold_configs(settings)
@@ -317,7 +322,7 @@ def budget_line(settings: dict, records) -> str:
 
 def run(settings: dict, store) -> dict:
     """Train the missing runs, load the rest; return histories, per-run and per-λ tables."""
-    records = sweep(sweep_configs(settings), store, save_weights=settings["save_weights"])
+    records = sweep(sweep_configs(settings), store, save_weights=weight_configs(settings))
     threshold_records = sweep(threshold_configs(settings), store)
     order = list(settings["lams"])
     history = history_frame(records)

@@ -27,9 +27,10 @@ from ..linearize import linearizable, linearized_architecture, post_train_config
 from ..merge import merge_linear_layers, parameter_count, weight_layers
 from ..models import build_model
 from ..pathlength import napl
-from ..results import compute_used, sweep
+from ..results import compute_used, history_frame, sweep
 from ..verdict import ALPHA, not_run, paired_t_test, rank_correlation, Verdict
-from .common import format_cell
+from . import matched_napl as mn
+from .common import format_cell, resolve_settings, stored_only
 
 
 NAME = "linearization_napl"
@@ -78,6 +79,37 @@ BUDGETS = {
         omegas={"channel": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0],  # penalty weights omega, channel-wise
                 "layer": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]},  # and layer-wise
     ),
+    # The second book budget (issue 13), written on 2026-12-03 before any of its runs: the
+    # controlled protocol of ``resdepth.experiments.matched_napl``. Three start networks (seed 0 is
+    # the first budget's), two post-training seeds each; a penalty phase of 1 epoch, then a phase 2
+    # of 2 epochs with the mask fixed and the penalty off, for both granularities; a random channel
+    # mask per channel-wise run; accuracy interpolated at fixed NAPL points. The omega grids are the
+    # first budget's minus the ends that reached no point of napl_points (channel 0.001: NAPL 17;
+    # layer 0.03: NAPL 19-20). Trained in the background over several sessions
+    # (``python -m resdepth sweep linearization_napl --budget book_v2``); it replaces "book" when complete.
+    "book_v2": dict(
+        dataset="fashion_mnist",  # 60,000 training images, 28x28 grey
+        start_model="repvgg_a0",  # the start network (a plain net once fused)
+        start_args=dict(width_scale=0.25),  # its model arguments: RepVGG-A0 at 1/4 width
+        epochs=3,  # epochs of start training (cosine schedule)
+        batch_size=128,  # images per step, start and post-training
+        lr=0.1,  # start training learning rate (SGD, momentum 0.9)
+        weight_decay=5e-4,  # weight decay, start and post-training (never on the slopes)
+        start_seeds=[0, 1, 2],  # one start network per seed: the unit of replication of every test
+        seeds=[0, 1],  # post-training seeds per start network (averaged before the tests)
+        post_epochs=1,  # phase 1: epochs of post-training with the penalty and the freeze rule
+        finetune_epochs=2,  # phase 2: epochs of fine-tuning with the mask fixed and no penalty
+        post_lr=1e-4,  # post-training learning rate of the weights (AdamW, cosine), both phases
+        alpha_lr=0.05,  # post-training learning rate of the PReLU slopes, both phases
+        post_train_images=None,  # training images seen in post-training (None: all)
+        omegas={"channel": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0],  # penalty weights omega, channel-wise
+                "layer": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]},  # and layer-wise
+        random_masks=True,  # a random channel mask with the learned per-layer fractions per channel-wise run
+        napl_points=[1, 2, 3, 4, 6, 8, 10],  # NAPL at which the arms are compared (interpolated, never extrapolated)
+        calibration={"epochs": 4,  # phase 2 twice as long, for start 0 and seed 0: has accuracy stopped rising?
+                     "eval_every": 117,  # steps between evaluations of those runs (4 per epoch): the curve
+                     "omegas": {"channel": [0.1, 1.0], "layer": [3.0, 30.0]}},  # NAPL about 4 and 1-2 in each
+    ),
     "paper": dict(
         dataset="cifar100",  # CIFAR-100, 50,000 training images, 32x32 colour
         start_model="repvgg_a2",  # the paper's start network
@@ -107,6 +139,11 @@ CLAIMS = {
         "**ResNets Are Deeper**: the gap between channel-wise and layer-wise linearization grows as NAPL falls, "
         "and with the difficulty of the dataset",
         "ImageNet: the gap grows as NAPL falls below 12; larger on harder data (ImageNet > CIFAR-100 > CIFAR-10)",
+    ),
+    "lin_random_mask": (
+        "**The variable-depth reading**: a random channel mask with the learned per-layer linear fractions (variable "
+        "depth without the learned choice of units) still beats layer-wise linearization at matched NAPL",
+        "not tested in the paper, which reads its gap as the advantage of variable depth (Section 4)",
     ),
 }
 
@@ -154,8 +191,14 @@ def study_configs(settings: dict, experiment: str) -> list:
     return [start, *post_training_configs(settings, start)]
 
 
+def is_protocol(settings: dict) -> bool:
+    """True for a budget of the controlled protocol (``matched_napl``; book_v2 on), False for the
+    first budget's single start network judged on its penalty runs."""
+    return "finetune_epochs" in settings
+
+
 def configs(settings: dict) -> list:
-    return study_configs(settings, NAME)
+    return mn.protocol_configs(settings, NAME) if is_protocol(settings) else study_configs(settings, NAME)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -350,15 +393,17 @@ def budget_line(settings: dict, start: dict, records: list) -> str:
 
 def missing_parts(settings: dict) -> list:
     """The parts of the paper's setting (RepVGG-A2 at full width, CIFAR-100 or ImageNet, 60
-    post-training epochs) that ``settings`` does not reach; always: one start network."""
+    post-training epochs) that ``settings`` does not reach, and a single start network (the first
+    budget always has one; the protocol's budgets list ``start_seeds``)."""
     missing = []
     if settings["dataset"] not in ("cifar100", "imagenet"):
         missing.append("CIFAR-100/ImageNet")
     if settings["start_model"] != "repvgg_a2" or (settings["start_args"] or {}).get("width_scale", 1.0) != 1.0:
         missing.append("RepVGG-A2 at full width")
-    if settings["post_epochs"] < 60:
+    if settings["post_epochs"] + settings.get("finetune_epochs", 0) < 60:
         missing.append("60 post-training epochs")
-    missing.append("one start network")
+    if len(settings.get("start_seeds", [None])) < 2:
+        missing.append("one start network")
     return missing
 
 
@@ -467,6 +512,65 @@ def run(settings: dict, store) -> Results:
                    records=records, start_napl=start_napl, merged=merged)
 
 
+@dataclass
+class ProtocolResults:
+    """The controlled protocol's tables (``matched_napl``), from the runs stored so far."""
+
+    runs: pd.DataFrame  # one line per phase-2 run (matched_napl.protocol_runs)
+    at_points: pd.DataFrame  # accuracy interpolated at the NAPL points, per start, seed and arm
+    gaps: pd.DataFrame  # channel minus layer-wise per start network and point
+    calibration: pd.DataFrame  # the calibration's accuracy after phase 2 and after the longer phase 2
+    history: pd.DataFrame  # the calibration runs' evaluations: the phase-2 curve
+    budget: str  # one line: nets, data, epochs, seeds, device, hours
+    stored: int  # runs stored so far
+    missing: int  # runs not stored yet
+
+
+def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolResults:
+    """The protocol's tables from the runs of ``settings`` stored so far in ``store`` (never trains:
+    the protocol is trained in the background, ``python -m resdepth sweep``)."""
+    cfgs = mn.protocol_configs(settings, experiment)
+    starts = mn.start_configs(settings, experiment)
+    records, missing = stored_only(cfgs, store)
+    post = [r for r in records if r["config"].get("linearize")]
+    runs = mn.protocol_runs(post, starts, record_napls(post))
+    epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
+    at_points = mn.accuracy_at_points(runs, settings["napl_points"], epochs)
+    calibrated = [r for r in post if r["config"].get("mask") and r["config"]["epochs"] == longer]
+    history = history_frame(calibrated) if calibrated else pd.DataFrame()
+    return ProtocolResults(
+        runs=runs, at_points=at_points, gaps=mn.gaps_by_start(at_points),
+        calibration=mn.calibration_gains(runs, epochs, longer), history=history,
+        budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks x "
+                f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
+                f"{settings['finetune_epochs']} (fine-tuning) epochs, {len(records)} of {len(cfgs)} runs stored, "
+                + (compute_used(records) if records else "no compute yet")),
+        stored=len(records), missing=missing)
+
+
+def protocol_verdicts(results: ProtocolResults, settings: dict) -> list:
+    """The chapter's claims judged by the protocol's rules (``matched_napl.rule_*``); each names
+    the parts of the paper's setting not reached, and phase 2 not settled where the calibration
+    says so."""
+    epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
+    missing = missing_parts(settings)
+    settled = mn.settled_note(results.calibration, epochs, longer)
+    missing = ", ".join(missing + ([settled] if settled else []))
+    trend_missing = f"{missing}, the ordering by dataset difficulty (one dataset)"
+    return [mn.rule_matched_gap(results.gaps, CLAIMS["lin_matched_gap"], results.budget, missing),
+            mn.rule_gap_trend(results.gaps, CLAIMS["lin_gap_trend"], results.budget, trend_missing),
+            mn.rule_random_mask(results.at_points, results.runs, CLAIMS["lin_random_mask"], results.budget, epochs,
+                                missing)]
+
+
+def next_budget_preview(profile: str, store, budget: str = "book_v2") -> ProtocolResults | None:
+    """What is stored so far of the next book budget (trained in the background; nothing is
+    trained here); None where the chapter has no such budget for this profile."""
+    if profile != "book" or budget not in BUDGETS:
+        return None
+    return protocol_results(resolve_settings(NAME, BUDGETS, profile, budget), store)
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:+.2f}"
 
@@ -523,6 +627,9 @@ def verdicts(results: Results, settings: dict) -> list:
             f"seed(s))" if rho == rho else
             f"no rank correlation from {n} matched NAPL(s) (fewer than 3, or one value repeated): no test possible",
             f"{missing}, the ordering by dataset difficulty (one dataset)"))
+    text, paper = CLAIMS["lin_random_mask"]
+    out.append(not_run("lin_random_mask", text, paper, budget, "random-mask control of the controlled protocol "
+                       "(matched_napl.rule_random_mask)", "this budget has no random-mask control (book_v2 runs it)"))
     return out
 
 

@@ -1,0 +1,303 @@
+"""The controlled linearization protocol (issue 13), shared by ``linearization_napl`` and
+``resnet56_ablation`` from their ``book_v2`` budgets on.
+
+*ResNets Are Deeper Than You Think* compares channel-wise (variable-depth) and layer-wise
+(fixed-depth) linearization at matched NAPL. The first book budget compared penalty runs of one
+start network at whatever NAPL each omega happened to reach, with the penalty still on. Here:
+
+1. **Start networks**: ``start_seeds``, each trained as the chapter's start network.
+2. **Phase 1** (penalty): for each start, post-training seed, granularity and omega, ``post_epochs``
+   of cross-entropy + omega * L0.5 with the freeze rule (``resdepth.posttraining.PostTraining``).
+3. **Phase 2** (fine-tuning): the phase-1 mask fixed, the penalty off, ``finetune_epochs`` of the
+   same optimizer for both granularities (``MaskFineTuning``, ``mask="learned"``). Accuracy is read
+   after phase 2. With ``random_masks``, each channel-wise mask also gets a random control: the
+   same number of linear units per layer at random channels, fine-tuned the same way
+   (``mask="random"``): a chain's NAPL is the same as the learned mask's.
+4. **Matched NAPL by interpolation**: per start network, post-training seed and arm (channel,
+   layer, random), the accuracy after phase 2 is interpolated linearly in NAPL at the fixed points
+   ``napl_points`` that lie inside that arm's NAPL range (never extrapolated).
+5. **Calibration**: for start 0 and seed 0, a few omegas are fine-tuned for ``calibration["epochs"]``
+   instead of ``finetune_epochs``; where that gains more than ``SETTLED_POINTS`` of accuracy, phase
+   2 had not settled, and every verdict says so.
+
+The unit of replication is the start network: its post-training seeds share its weights, so they
+are averaged first and the tests run over start networks (paired: both arms of a start share it).
+Every rule below was written on 2026-12-03, before any run of this protocol, and is tested on
+hand-made runs (``tests/test_experiments_matched_napl.py``).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..config import RunConfig
+from ..linearize import fine_tune_config, post_train_config
+from ..verdict import ALPHA, Verdict, not_run, paired_t_test
+
+LOW_NAPL = 4.0  # the claim's range: NAPL points <= 4 ("variable depth wins at low NAPL"; the paper's CIFAR-100
+#                 evidence is NAPL 3 to 5, its ImageNet gap grows below 12)
+SETTLED_POINTS = 0.005  # accuracy (0.5 points) that a longer phase 2 may still add for phase 2 to count as settled
+ARMS = ("channel", "layer", "random")  # channel- and layer-wise learned masks, and the random channel masks
+ARM_OF_MASK = {("channel", "learned"): "channel", ("layer", "learned"): "layer", ("channel", "random"): "random"}
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def start_configs(settings: dict, experiment: str) -> list:
+    """One start network per ``settings["start_seeds"]`` (cosine SGD, as the chapter's first budget)."""
+    return [
+        RunConfig(experiment=experiment, model=settings["start_model"], model_args=settings["start_args"],
+                  dataset=settings["dataset"], epochs=settings["epochs"], batch_size=settings["batch_size"],
+                  lr=settings["lr"], momentum=0.9, weight_decay=settings["weight_decay"], schedule="cosine",
+                  seed=seed)
+        for seed in settings["start_seeds"]
+    ]
+
+
+def penalty_config(settings: dict, start: RunConfig, granularity: str, omega: float, seed: int) -> RunConfig:
+    """Phase 1 from ``start``: ``post_epochs`` with omega * L0.5 and the freeze rule."""
+    return post_train_config(start, granularity, omega, epochs=settings["post_epochs"], lr=settings["post_lr"],
+                             seed=seed, weight_decay=settings["weight_decay"], batch_size=settings["batch_size"],
+                             train_images=settings["post_train_images"], alpha_lr=settings["alpha_lr"])
+
+
+def protocol_configs(settings: dict, experiment: str) -> list:
+    """Every run of the protocol: the start networks, then per start, post-training seed,
+    granularity and omega the penalty run, its learned-mask fine-tuning and (channel-wise, with
+    ``random_masks``) its random-mask fine-tuning; then the calibration's longer fine-tunings."""
+    starts = start_configs(settings, experiment)
+    runs = list(starts)
+    for start in starts:
+        for seed in settings["seeds"]:
+            for granularity in ("channel", "layer"):
+                for omega in settings["omegas"][granularity]:
+                    penalty = penalty_config(settings, start, granularity, omega, seed)
+                    runs += [penalty, fine_tune_config(penalty, "learned", settings["finetune_epochs"])]
+                    if granularity == "channel" and settings["random_masks"]:
+                        runs.append(fine_tune_config(penalty, "random", settings["finetune_epochs"]))
+    return runs + calibration_configs(settings, starts[0])
+
+
+def calibration_configs(settings: dict, start: RunConfig) -> list:
+    """The longer phase 2 of ``settings["calibration"]`` (start 0, the first post-training seed),
+    evaluated every ``calibration["eval_every"]`` steps to draw the curve."""
+    calibration = settings["calibration"]
+    if not calibration:
+        return []
+    return [
+        fine_tune_config(penalty_config(settings, start, granularity, omega, settings["seeds"][0]), "learned",
+                         calibration["epochs"]).replace(eval_every=calibration["eval_every"])
+        for granularity, omegas in calibration["omegas"].items()
+        for omega in omegas
+    ]
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def protocol_runs(records: list, starts: list, napls: list) -> pd.DataFrame:
+    """One line per fine-tuning run (phase 2): start seed, post-training seed, arm ("channel",
+    "layer" or "random"), omega, epochs, status, NAPL (``napls``, one per record) and final test
+    accuracy. ``starts`` are the start configs: a run's start is found through its penalty run's
+    ``start_from``, which ``records`` must hold too. Penalty runs and start networks get no line."""
+    start_seed = {f"{s.experiment}/{s.key}": s.seed for s in starts}
+    penalty_start = {f"{r['config']['experiment']}/{r['key']}": r["config"]["start_from"]
+                     for r in records if r["config"].get("linearize") and not r["config"].get("mask")}
+    rows = []
+    for r, n in zip(records, napls):
+        c = r["config"]
+        if not c.get("mask"):
+            continue
+        ok = r["status"] == "ok"
+        rows.append({"start": start_seed.get(penalty_start.get(c["start_from"])), "seed": c["seed"],
+                     "arm": ARM_OF_MASK[(c["linearize"], c["mask"])], "omega": penalty_omega(records, c["start_from"]),
+                     "epochs": c["epochs"], "status": r["status"], "napl": n if ok else math.nan,
+                     "test_acc": r["final"]["test_acc"] if ok else math.nan})
+    return pd.DataFrame(rows, columns=["start", "seed", "arm", "omega", "epochs", "status", "napl", "test_acc"])
+
+
+def penalty_omega(records: list, ref: str) -> float:
+    """The omega of the penalty run ``ref`` ("<experiment>/<key>") among ``records``."""
+    for r in records:
+        if f"{r['config']['experiment']}/{r['key']}" == ref:
+            return r["config"]["omega"]
+    return math.nan
+
+
+def accuracy_at_points(runs: pd.DataFrame, points, epochs: int) -> pd.DataFrame:
+    """Per start, post-training seed and arm, the test accuracy after phase 2 (runs of ``epochs``)
+    interpolated linearly in NAPL at each of ``points`` inside that arm's NAPL range; a point
+    outside it is left out (never extrapolated). Where two runs share a NAPL their mean is used.
+    Columns: start, seed, arm, napl (the point), acc."""
+    ok = runs[(runs["status"] == "ok") & (runs["epochs"] == epochs)]
+    rows = []
+    for (start, seed, arm), g in ok.groupby(["start", "seed", "arm"]):
+        line = g.groupby("napl")["test_acc"].mean().sort_index()
+        if len(line) < 2:
+            continue
+        for point in points:
+            if line.index.min() <= point <= line.index.max():
+                rows.append({"start": start, "seed": seed, "arm": arm, "napl": float(point),
+                             "acc": float(np.interp(point, line.index, line.values))})
+    return pd.DataFrame(rows, columns=["start", "seed", "arm", "napl", "acc"])
+
+
+def gaps_by_start(at_points: pd.DataFrame, arm: str = "channel", other: str = "layer") -> pd.DataFrame:
+    """The gap ``arm`` minus ``other`` at each NAPL point, per start network: the mean over the
+    post-training seeds at which both arms reach the point. Columns: start, napl, gap, seeds."""
+    wide = at_points.pivot_table(index=["start", "seed", "napl"], columns="arm", values="acc")
+    if arm not in wide or other not in wide:
+        return pd.DataFrame(columns=["start", "napl", "gap", "seeds"])
+    both = (wide[arm] - wide[other]).dropna().rename("gap").reset_index()
+    return (both.groupby(["start", "napl"])["gap"].agg(gap="mean", seeds="size").reset_index())
+
+
+def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Per NAPL point: the mean gap over start networks, the paired t-test's 95 % interval over
+    start networks and its p, and how many start networks x seeds entered. Every point is listed,
+    those where the gap is zero or negative too."""
+    rows = []
+    for point, g in gaps.groupby("napl"):
+        test = paired_t_test(g["gap"])
+        rows.append({"napl": point, "gap": test.mean, "low": test.low, "high": test.high, "p": test.p,
+                     "starts": test.n, "seeds": int(g["seeds"].sum())})
+    return pd.DataFrame(rows, columns=["napl", "gap", "low", "high", "p", "starts", "seeds"])
+
+
+def per_start_mean(gaps: pd.DataFrame, low: float = LOW_NAPL) -> pd.Series:
+    """Per start network, its mean gap over the NAPL points <= ``low`` it reaches."""
+    return gaps[gaps["napl"] <= low].groupby("start")["gap"].mean()
+
+
+def per_start_slope(gaps: pd.DataFrame) -> pd.Series:
+    """Per start network with at least 3 NAPL points, the least-squares slope of its gap against
+    NAPL (accuracy per unit of NAPL): negative when the gap grows as NAPL falls."""
+    slopes = {start: float(np.polyfit(g["napl"], g["gap"], 1)[0])
+              for start, g in gaps.groupby("start") if g["napl"].nunique() >= 3}
+    return pd.Series(slopes, dtype=float)
+
+
+def calibration_gains(runs: pd.DataFrame, finetune_epochs: int, longer: int) -> pd.DataFrame:
+    """For each (arm, omega) of start 0 and its first seed fine-tuned both ``finetune_epochs``
+    and ``longer`` epochs: the two accuracies and the gain of the longer phase 2."""
+    ok = runs[runs["status"] == "ok"]
+    short = ok[ok["epochs"] == finetune_epochs].set_index(["start", "seed", "arm", "omega"])["test_acc"]
+    long_ = ok[ok["epochs"] == longer].set_index(["start", "seed", "arm", "omega"])["test_acc"]
+    both = pd.concat({"acc": short, "acc_longer": long_}, axis=1, join="inner").reset_index()
+    both["gain"] = both["acc_longer"] - both["acc"]
+    return both
+
+
+def settled_note(gains: pd.DataFrame, finetune_epochs: int, longer: int) -> str | None:
+    """None where every calibrated run gained less than ``SETTLED_POINTS`` from the longer phase 2;
+    else the part of the claim not covered, for every verdict ("phase 2 not settled ...")."""
+    if not len(gains):
+        return f"phase 2 not shown to settle (no {longer}-epoch calibration run yet)"
+    worst = gains["gain"].max()
+    if worst < SETTLED_POINTS:
+        return None
+    return (f"phase 2 not settled: {longer} epochs instead of {finetune_epochs} gain up to "
+            f"{100 * worst:+.2f} points")
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def rule_matched_gap(gaps: pd.DataFrame, claim: tuple, budget: str, missing: str = "") -> Verdict:
+    """Channel-wise beats layer-wise at matched NAPL (the paper's headline, at low NAPL).
+
+    Statistic: per start network, the mean over its NAPL points <= ``LOW_NAPL`` of the gap
+    (channel minus layer accuracy after phase 2, interpolated at the points, averaged over
+    post-training seeds); a paired t-test over start networks, two-sided at ``ALPHA``:
+    - reproduced: mean > 0 and p < 0.05;
+    - not reproduced: mean < 0 and p < 0.05;
+    - inconclusive: otherwise, including fewer than 2 start networks (no test);
+    - not run: no start network reaches a point <= ``LOW_NAPL`` in both arms.
+    """
+    text, paper = claim
+    rule = (f"per start network, the mean gap (channel minus layer accuracy after phase 2, interpolated at the fixed "
+            f"NAPL points <= {LOW_NAPL:g}, mean over post-training seeds); paired t-test over start networks: "
+            f"> 0 with p < {ALPHA} reproduced, < 0 with p < {ALPHA} not reproduced, else inconclusive")
+    per_start = per_start_mean(gaps)
+    if not len(per_start):
+        return not_run("lin_matched_gap", text, paper, budget, rule,
+                       f"no start network reaches a NAPL point <= {LOW_NAPL:g} in both granularities")
+    test = paired_t_test(per_start.values)
+    outcome = {1: "reproduced", -1: "not reproduced", 0: "inconclusive"}[test.sign]
+    table = gap_table(gaps)
+    ours = "gap after phase 2, points, mean over start networks: " + "; ".join(
+        f"NAPL {r.napl:g}: {100 * r.gap:+.2f}" for r in table.itertuples())
+    return Verdict("lin_matched_gap", text, paper, ours, budget, outcome, rule,
+                   f"mean gap over NAPL <= {LOW_NAPL:g}: {test.describe(100, ' points')} over {test.n} start "
+                   f"network(s)", missing)
+
+
+def rule_gap_trend(gaps: pd.DataFrame, claim: tuple, budget: str, missing: str = "") -> Verdict:
+    """The gap grows as NAPL falls.
+
+    Statistic: per start network with at least 3 NAPL points, the least-squares slope of its gap
+    against NAPL over every point it reaches; a t-test over start networks of the slope:
+    - reproduced: mean slope < 0 (the gap grows as NAPL falls) and p < ``ALPHA``;
+    - not reproduced: mean slope > 0 and p < 0.05;
+    - inconclusive: otherwise, including fewer than 2 start networks with 3 points;
+    - not run: no start network has 3 points.
+    """
+    text, paper = claim
+    rule = (f"per start network, the least-squares slope of the gap against NAPL over every fixed point it reaches (at "
+            f"least 3); t-test over start networks: < 0 with p < {ALPHA} reproduced, > 0 with p < {ALPHA} not "
+            f"reproduced, else inconclusive")
+    slopes = per_start_slope(gaps)
+    if not len(slopes):
+        return not_run("lin_gap_trend", text, paper, budget, rule, "no start network has 3 matched NAPL points")
+    test = paired_t_test(slopes.values)
+    outcome = {1: "not reproduced", -1: "reproduced", 0: "inconclusive"}[test.sign]
+    ours = "slope of the gap per unit of NAPL, points, per start network: " + ", ".join(
+        f"start {s}: {100 * v:+.2f}" for s, v in slopes.items())
+    return Verdict("lin_gap_trend", text, paper, ours, budget, outcome, rule,
+                   f"mean slope {test.describe(100, ' points per NAPL')} over {test.n} start network(s)", missing)
+
+
+def rule_random_mask(at_points: pd.DataFrame, runs: pd.DataFrame, claim: tuple, budget: str, epochs: int,
+                     missing: str = "") -> Verdict:
+    """The variable-depth reading, against its control: does a random channel mask with the
+    learned per-layer fractions (variable depth, no learned choice of units) still beat layer-wise
+    at matched NAPL?
+
+    Decides: per start network, the mean over its NAPL points <= ``LOW_NAPL`` of random minus
+    layer accuracy (as ``rule_matched_gap``); paired t-test over start networks:
+    - reproduced: > 0 with p < ``ALPHA`` (variable depth helps by itself);
+    - not reproduced: < 0 with p < 0.05 (the learned choice of units is what helped);
+    - inconclusive: otherwise. Reported beside it, deciding nothing: learned minus random channel
+    accuracy at the same omega (the same NAPL on a chain), per start the mean over omegas and
+    seeds, with its paired t-test over start networks.
+    """
+    text, paper = claim
+    rule = (f"per start network, the mean over NAPL points <= {LOW_NAPL:g} of random-mask minus layer-wise accuracy "
+            f"after phase 2; paired t-test over start networks: > 0 with p < {ALPHA} reproduced, < 0 with p < {ALPHA} "
+            "not reproduced, else inconclusive; learned minus random at equal NAPL is reported")
+    gaps = gaps_by_start(at_points, "random", "layer")
+    per_start = per_start_mean(gaps)
+    if not len(per_start):
+        return not_run("lin_random_mask", text, paper, budget, rule, "no random-mask run matched a layer-wise NAPL")
+    test = paired_t_test(per_start.values)
+    outcome = {1: "reproduced", -1: "not reproduced", 0: "inconclusive"}[test.sign]
+    learned = learned_minus_random(runs, epochs)
+    against = paired_t_test(learned.values)
+    ours = (f"random-mask minus layer-wise, points, over NAPL <= {LOW_NAPL:g}: {100 * test.mean:+.2f}; learned minus "
+            f"random channel masks at equal NAPL: {100 * against.mean:+.2f}" if against.n else
+            f"random-mask minus layer-wise, points, over NAPL <= {LOW_NAPL:g}: {100 * test.mean:+.2f}")
+    return Verdict("lin_random_mask", text, paper, ours, budget, outcome, rule,
+                   f"random minus layer: {test.describe(100, ' points')} over {test.n} start network(s); learned minus "
+                   f"random: {against.describe(100, ' points')}", missing)
+
+
+def learned_minus_random(runs: pd.DataFrame, epochs: int) -> pd.Series:
+    """Per start network, the mean over post-training seeds and omegas of the learned channel
+    mask's accuracy minus its random control's (equal per-layer fractions, so equal NAPL on a chain)."""
+    ok = runs[(runs["status"] == "ok") & (runs["epochs"] == epochs) & runs["arm"].isin(["channel", "random"])]
+    wide = ok.pivot_table(index=["start", "seed", "omega"], columns="arm", values="test_acc")
+    if "channel" not in wide or "random" not in wide:
+        return pd.Series(dtype=float)
+    return (wide["channel"] - wide["random"]).dropna().groupby(level="start").mean()

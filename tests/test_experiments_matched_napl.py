@@ -1,0 +1,188 @@
+"""The controlled linearization protocol's tables and rules (resdepth.experiments.matched_napl), on
+hand-made runs: written before any run of the protocol."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from resdepth.experiments import matched_napl as mn
+
+CLAIM = ("a claim", "the paper's value")
+CHANNEL_NAPLS = [0.8, 1.7, 3.0, 4.2, 6.0, 8.1, 12.0]
+LAYER_NAPLS = [1.0, 2.0, 4.0, 5.0, 7.0, 9.0, 11.0]
+
+
+def base(napl):
+    return 0.6 + 0.025 * napl  # accuracy rising with NAPL, as post-training gives
+
+
+def hand_runs(gap, starts=(0, 1, 2), seeds=(0, 1), random_gap=None, noise=0.0, epochs=2):
+    """Fine-tuning lines: the layer-wise arm on ``base``, the channel arm ``gap(start, napl)`` above it,
+    and the random arm ``random_gap(start, napl)`` above layer-wise (if given); ``noise`` shifts each
+    (start, seed) by a fixed pseudo-random amount common to every arm."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for start in starts:
+        for seed in seeds:
+            shift = noise * rng.standard_normal()
+            for i, n in enumerate(LAYER_NAPLS):
+                rows.append(dict(start=start, seed=seed, arm="layer", omega=10.0 ** -i, epochs=epochs, status="ok",
+                                 napl=n, test_acc=base(n) + shift))
+            for i, n in enumerate(CHANNEL_NAPLS):
+                rows.append(dict(start=start, seed=seed, arm="channel", omega=10.0 ** -i, epochs=epochs, status="ok",
+                                 napl=n, test_acc=base(n) + gap(start, n) + shift))
+                if random_gap is not None:
+                    rows.append(dict(start=start, seed=seed, arm="random", omega=10.0 ** -i, epochs=epochs,
+                                     status="ok", napl=n, test_acc=base(n) + random_gap(start, n) + shift))
+    return pd.DataFrame(rows, columns=["start", "seed", "arm", "omega", "epochs", "status", "napl", "test_acc"])
+
+
+def gaps_of(runs, points=(1, 2, 3, 4, 6, 8, 10)):
+    return mn.gaps_by_start(mn.accuracy_at_points(runs, points, 2))
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def test_accuracy_is_interpolated_at_the_points_inside_each_arms_range_only():
+    runs = hand_runs(lambda s, n: 0.0, starts=(0,), seeds=(0,))
+    at = mn.accuracy_at_points(runs, [0.5, 1, 2, 10, 11.5], 2)
+    layer = at[at["arm"] == "layer"].set_index("napl")["acc"]
+    channel = at[at["arm"] == "channel"].set_index("napl")["acc"]
+    assert list(layer.index) == [1.0, 2.0, 10.0]  # 0.5 and 11.5 lie outside 1 .. 11: never extrapolated
+    assert list(channel.index) == [1.0, 2.0, 10.0, 11.5]
+    assert layer.to_numpy() == pytest.approx([base(1), base(2), base(10)])  # exact on a line
+    assert mn.accuracy_at_points(runs, [1], 3).empty  # only the runs of the given phase-2 length
+
+
+def test_runs_at_one_napl_are_averaged_and_failed_runs_left_out():
+    runs = hand_runs(lambda s, n: 0.0, starts=(0,), seeds=(0,))
+    extra = runs[(runs["arm"] == "layer") & (runs["napl"] == 2.0)].assign(test_acc=base(2) + 0.1, omega=5.0)
+    broken = extra.assign(status="diverged", test_acc=math.nan, omega=6.0)
+    at = mn.accuracy_at_points(pd.concat([runs, extra, broken]), [2], 2)
+    assert at[at["arm"] == "layer"]["acc"].item() == pytest.approx(base(2) + 0.05)
+
+
+def test_gaps_are_averaged_over_the_seeds_of_each_start_network():
+    runs = hand_runs(lambda s, n: 0.02 * (s + 1), seeds=(0, 1))
+    gaps = gaps_of(runs)
+    assert set(gaps["napl"]) == {1, 2, 3, 4, 6, 8, 10}
+    assert gaps.groupby("start")["gap"].mean().to_numpy() == pytest.approx([0.02, 0.04, 0.06])
+    assert set(gaps["seeds"]) == {2}
+    table = mn.gap_table(gaps)
+    assert list(table["napl"]) == [1, 2, 3, 4, 6, 8, 10] and set(table["starts"]) == {3} and set(table["seeds"]) == {6}
+    assert table["gap"].to_numpy() == pytest.approx([0.04] * 7)
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def test_matched_gap_reproduced_when_every_start_network_shows_a_gap_at_low_napl():
+    gaps = gaps_of(hand_runs(lambda s, n: 0.03 + 0.005 * s if n <= 4 else -0.01))  # negative above 4: not judged
+    verdict = mn.rule_matched_gap(gaps, CLAIM, "budget")
+    assert verdict.outcome == "reproduced" and "over 3 start network(s)" in verdict.statistic
+    assert "NAPL 10: -1.00" in verdict.ours  # every point is reported, the negative ones too
+
+
+def test_matched_gap_not_reproduced_when_layer_wise_wins_and_inconclusive_when_starts_disagree():
+    assert mn.rule_matched_gap(gaps_of(hand_runs(lambda s, n: -0.02 - 0.003 * s)), CLAIM, "b").outcome == \
+        "not reproduced"
+    mixed = gaps_of(hand_runs(lambda s, n: [0.05, -0.04, 0.01][s]))
+    assert mn.rule_matched_gap(mixed, CLAIM, "b").outcome == "inconclusive"
+    one = gaps_of(hand_runs(lambda s, n: 0.05, starts=(0,)))  # one start network: no test, whatever its seeds say
+    assert mn.rule_matched_gap(one, CLAIM, "b").outcome == "inconclusive"
+
+
+def test_matched_gap_not_run_without_a_point_at_low_napl_and_capped_by_missing_parts():
+    high = gaps_of(hand_runs(lambda s, n: 0.05), points=(6, 8))
+    assert mn.rule_matched_gap(high, CLAIM, "b").outcome == "not run"
+    capped = mn.rule_matched_gap(gaps_of(hand_runs(lambda s, n: 0.03 + 0.01 * s)), CLAIM, "b", "60 epochs")
+    assert capped.outcome == "partly reproduced"
+
+
+def test_gap_trend_reproduced_when_the_gap_grows_as_napl_falls_in_every_start_network():
+    falling = gaps_of(hand_runs(lambda s, n: (0.1 + 0.01 * s) - 0.008 * n))
+    assert mn.rule_gap_trend(falling, CLAIM, "b").outcome == "reproduced"
+    rising = gaps_of(hand_runs(lambda s, n: 0.008 * n + 0.001 * s * n))
+    assert mn.rule_gap_trend(rising, CLAIM, "b").outcome == "not reproduced"
+    flat_mixed = gaps_of(hand_runs(lambda s, n: [0.004, -0.004, 0.0005][s] * n))
+    assert mn.rule_gap_trend(flat_mixed, CLAIM, "b").outcome == "inconclusive"
+    two_points = gaps_of(hand_runs(lambda s, n: -0.01 * n), points=(1, 2))
+    assert mn.rule_gap_trend(two_points, CLAIM, "b").outcome == "not run"
+
+
+def test_random_mask_control_decides_on_random_minus_layer_and_reports_learned_minus_random():
+    runs = hand_runs(lambda s, n: 0.05, random_gap=lambda s, n: 0.02 + 0.002 * s)
+    at = mn.accuracy_at_points(runs, (1, 2, 3, 4, 6, 8, 10), 2)
+    verdict = mn.rule_random_mask(at, runs, CLAIM, "b", 2)
+    assert verdict.outcome == "reproduced"
+    assert "learned minus random channel masks at equal NAPL: +2.80" in verdict.ours
+    assert mn.learned_minus_random(runs, 2).to_numpy() == pytest.approx([0.03, 0.028, 0.026])
+    worse = hand_runs(lambda s, n: 0.05, random_gap=lambda s, n: -0.02 - 0.002 * s)
+    at = mn.accuracy_at_points(worse, (1, 2, 3, 4), 2)
+    assert mn.rule_random_mask(at, worse, CLAIM, "b", 2).outcome == "not reproduced"
+    none = hand_runs(lambda s, n: 0.05)
+    assert mn.rule_random_mask(mn.accuracy_at_points(none, (1, 2), 2), none, CLAIM, "b", 2).outcome == "not run"
+
+
+def test_phase_two_settles_only_if_the_longer_calibration_adds_under_half_a_point():
+    short = hand_runs(lambda s, n: 0.0, starts=(0,), seeds=(0,), epochs=2)
+    calibrated = short[short["omega"].isin([1.0, 0.1])].copy()
+    for gain, expect in ((0.004, None), (0.012, "gain up to +1.20 points")):
+        longer = calibrated.assign(epochs=4, test_acc=calibrated["test_acc"] + gain)
+        gains = mn.calibration_gains(pd.concat([short, longer]), 2, 4)
+        assert len(gains) == 4 and gains["gain"].to_numpy() == pytest.approx([gain] * 4)
+        note = mn.settled_note(gains, 2, 4)
+        assert note is None if expect is None else expect in note
+    assert "no 4-epoch calibration run" in mn.settled_note(mn.calibration_gains(short, 2, 4), 2, 4)
+
+
+# ----------------------------------------------------------------------------- configs and records
+
+
+SETTINGS = dict(dataset="sample", start_model="repvgg_a0", start_args=dict(width_scale=0.25), epochs=1,
+                batch_size=64, lr=0.05, weight_decay=5e-4, start_seeds=[0, 1], seeds=[0, 1], post_epochs=1,
+                finetune_epochs=2, post_lr=1e-4, alpha_lr=0.05, post_train_images=256,
+                omegas={"channel": [0.03, 3.0], "layer": [1.0, 30.0, 100.0]}, random_masks=True,
+                napl_points=[1, 2], calibration={"epochs": 4, "eval_every": 2, "omegas": {"channel": [3.0],
+                                                                                            "layer": [30.0]}})
+
+
+def test_protocol_configs_chain_start_penalty_and_fine_tuning():
+    runs = mn.protocol_configs(SETTINGS, "proto")
+    starts = runs[:2]
+    assert [s.seed for s in starts] == [0, 1] and not any(s.start_from for s in starts)
+    penalties = [c for c in runs if c.linearize and not c.mask]
+    tuned = [c for c in runs if c.mask]
+    assert len(penalties) == 2 * 2 * 5  # starts x seeds x omegas
+    assert len(tuned) == 2 * 2 * (5 + 2) + 2  # a learned mask each, a random one per channel-wise run, calibration
+    by_ref = {f"{c.experiment}/{c.key}": c for c in runs}
+    for c in tuned:
+        penalty = by_ref[c.start_from]
+        assert not penalty.mask and penalty.omega > 0 and c.omega == 0 and c.seed == penalty.seed
+        assert by_ref[penalty.start_from] in starts and c.linearize == penalty.linearize
+    assert {c.mask for c in tuned if c.linearize == "layer"} == {"learned"}
+    calibration = [c for c in tuned if c.epochs == 4]
+    assert len(calibration) == 2 and {c.eval_every for c in calibration} == {2}
+    assert all(by_ref[by_ref[c.start_from].start_from] is starts[0] for c in calibration)
+    assert len({c.key for c in runs}) == len(runs)
+
+
+def test_protocol_runs_find_each_fine_tunings_start_network_and_omega():
+    runs = mn.protocol_configs(SETTINGS, "proto")
+    records = []
+    for i, c in enumerate(runs):
+        record = {"config": c.to_dict(), "key": c.key, "status": "ok", "final": {"test_acc": 0.5 + i / 1000}}
+        records.append(record)
+    records[-3]["status"], records[-3]["final"] = "diverged", None
+    table = mn.protocol_runs(records, runs[:2], [float(i) for i in range(len(records))])
+    tuned = [c for c in runs if c.mask]
+    assert len(table) == len(tuned)
+    by_ref = {f"{c.experiment}/{c.key}": c for c in runs}
+    for (_, row), c in zip(table.iterrows(), tuned):
+        penalty = by_ref[c.start_from]
+        assert row["start"] == by_ref[penalty.start_from].seed and row["omega"] == penalty.omega
+        assert row["arm"] == {"learned": c.linearize, "random": "random"}[c.mask]
+    assert table["status"].tolist().count("diverged") == 1 and table["test_acc"].isna().sum() == 1
