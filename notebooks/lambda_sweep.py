@@ -22,6 +22,8 @@
 #
 # - **Figure 1**: at $\lambda = 0$ the net is the base model $M_0$ and underfits; larger
 #   $\lambda$ fits the training data better. Every $\lambda > 1/\sqrt{n}$ diverged.
+# - **Figure 1, §4.2**: early in training the geometric complexity rises with $\lambda$; after a
+#   while that order reverses.
 # - **Figure 2, left**: the maximum test accuracy increases with $\lambda$.
 # - **Figure 2, right**: the geometric complexity at the step of maximum test accuracy first
 #   rises with $\lambda$, then falls: larger $\lambda$ gives simpler functions.
@@ -32,11 +34,20 @@
 # evaluation during training. The runs, the tables and the rules that judge the claims are in
 # `resdepth.experiments.lambda_sweep`.
 #
-# **The stem of these runs.** The book's first tower runs, shown in this chapter, pad the stem's
-# 3×3 max pool by one pixel on every side. Flax's 'SAME' padding, which Appendix A's model uses,
-# pads 0 pixels before and 1 after on the stem's 16×16 map, and 69 % of the pooled values differ.
-# The tower now uses 'SAME' by default (`resdepth.models.tower`), and the stored runs say
-# `stem_pool: "symmetric"` in their configs. The book's next budgets are trained with 'SAME'.
+# **Two sweeps.** The book's first budget ran one sweep at the paper's learning rate 0.3, and at
+# width 16 on Fashion-MNIST $\lambda = n^{-0.5}$ diverged there, so Figure 2 lost the right side
+# where the paper's accuracy peaks and its complexity falls. This budget, written before its runs,
+# separates the two questions:
+#
+# - a **capacity sweep** at lr 0.05 (where $\lambda = 1/\sqrt{n}$ trains), 3 seeds × 6 epochs,
+#   which draws Figures 1 and 2 and keeps its weights for the
+#   {doc}`lesion study </notebooks/lesion_study>`;
+# - a **divergence sweep** at the paper's lr 0.3, at widths 16 and 64, 2 seeds × 1 epoch, which
+#   judges where training fails, and whether that threshold moves toward the paper's as the tower
+#   widens.
+#
+# The tower's stem pools with Flax's 'SAME' padding, as Appendix A's model does
+# (`resdepth.models.tower`).
 
 # %% tags=["parameters"]
 import os
@@ -148,48 +159,31 @@ show("tab-lambda-sweep-summary", results["summary"].round(4))
 # ```
 
 # %% [markdown]
-# ## The second budget, in progress: Figure 2 with $\lambda = 1/\sqrt{n}$
+# ## Where training fails: the divergence sweep at the paper's learning rate
 #
-# At lr 0.3 and width 16, $\lambda = n^{-0.5}$ diverged above, so the right side of Figure 2, where
-# the paper's accuracy peaks and its complexity falls, is missing. The book's second budget for this
-# chapter, `book_v2`, was written on 2026-12-03 before any of its runs. It has two sweeps. The first
-# is a capacity sweep at lr 0.05 with 3 seeds × 6 epochs, which keeps its weights for the
-# {doc}`lesion study </notebooks/lesion_study>`. The second is a divergence sweep at the paper's lr
-# 0.3 at widths 16 and 64. Both use the 'SAME' stem. They are trained in the background over several
-# sessions, and what is stored so far is shown here ({numref}`fig-lambda-next`). This page never
-# trains them and judges nothing from them yet: the verdicts below are the first budget's.
+# {numref}`fig-lambda-divergence` shows, for each width, which λ diverged at lr 0.3 and in how many
+# seeds; {numref}`tab-lambda-thresholds` names the threshold per width: the λ from which up every
+# λ diverged in every seed while every λ below trained, where the seeds give one.
 
 # %% tags=["hide-input", "remove-output"]
-preview = lambda_sweep.next_budget_preview(profile, store)
-fig, (ax_acc, ax_gc) = plt.subplots(1, 2, figsize=(12, 4))
-trained_next = preview["per_run"][preview["per_run"]["status"] == "ok"] if preview else None
-if trained_next is not None and len(trained_next):
-    shown_next = [r for r in preview["settings"]["lams"] if r in set(trained_next["λ"])]
-    sns.pointplot(data=trained_next, x="λ", y="max_test_acc", order=shown_next, errorbar=("se", 1), ax=ax_acc)
-    sns.pointplot(data=trained_next, x="λ", y="gc_at_best", order=shown_next, errorbar=("se", 1), ax=ax_gc)
-    seeds_so_far = sorted(trained_next["seed"].unique())
-    fig.suptitle(f"book_v2 so far: lr {preview['settings']['lr']}, seeds {seeds_so_far}; "
-                 + lambda_sweep.diverged_note(preview["per_run"], preview["settings"]["lams"]), fontsize=10)
-else:
-    for ax in (ax_acc, ax_gc):
-        ax.text(0.5, 0.5, "no book_v2 run stored yet", ha="center", va="center", transform=ax.transAxes)
-ax_acc.set(ylabel="max test accuracy", title="Figure 2 (left), book_v2")
-ax_gc.set(ylabel="geometric complexity at max test acc.", yscale="log", title="Figure 2 (right), book_v2")
-for ax in (ax_acc, ax_gc):
-    ax.tick_params(axis="x", rotation=45)
-plt.tight_layout()
-show("fig-lambda-next", fig)
-print(f"book_v2: {preview['stored']} of {preview['stored'] + preview['missing']} runs stored, {preview['compute']}."
-      if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
+fig = lambda_sweep.plot_divergence(results["threshold_runs"], order)
+show("fig-lambda-divergence", fig)
+show("tab-lambda-thresholds", results["thresholds"])
 
 # %% [markdown]
-# ```{glue:figure} fig-lambda-next
-# :name: "fig-lambda-next"
+# ```{glue:figure} fig-lambda-divergence
+# :name: "fig-lambda-divergence"
 #
-# Figure 2 from the runs of `book_v2` stored so far (lr 0.05, 6 epochs, width 16, 'SAME' stem):
-# each run's maximum test accuracy (left) and the geometric complexity at that step (right, log
-# scale) against λ. Means over the seeds stored so far, with ±1 standard error where there are two
-# or more. The seeds shown and the λ that diverged are named above the panels.
+# The divergence sweep (lr 0.3, one epoch): for each width (rows) and λ (columns), the share of
+# seeds whose loss became non-finite, with the count in the cell. The dashed line is the paper's
+# threshold: every λ to its right diverged in the paper, every λ to its left trained.
+# ```
+#
+# ```{glue:figure} tab-lambda-thresholds
+# :name: "tab-lambda-thresholds"
+#
+# Per width: the threshold λ (every λ from it up diverged in every seed, every λ below trained in
+# every seed), or "no clean threshold" where the seeds disagree below it, and the λ that diverged.
 # ```
 
 # %% [markdown]
@@ -233,14 +227,26 @@ show_verdicts(lambda_sweep.verdicts(results, settings), "tab-lambda-sweep-verdic
 #   while the range reaches $n^{-0.5}$ (no fall), counts against it; anything else leaves it
 #   undecided.
 #
-# The last two can at most be supported in part where $\lambda = n^{-0.5}$, the top of the paper's
-# trained range, did not train here: the range where the paper's accuracy peaks and its complexity
-# falls is then not covered.
+# - **Complexity rises with λ early, and the order reverses later.** At the first evaluation,
+#   Spearman's rank correlation of λ with the mean complexity (positive, permutation $p < 0.05$);
+#   at the last, a 95 % bootstrap interval (seeds resampled) of the λ where the mean complexity
+#   peaks, which must exclude the largest trained λ. Both support the claim; no early rise
+#   (negative with $p < 0.05$), or a late peak at the largest λ in every resample, counts against
+#   it; anything else leaves it undecided.
 #
-# These rules were rewritten on 2026-11-25 (after the runs they judge were stored), replacing:
+# The divergence rule is applied to the divergence sweep at each width, and the widths combined:
+# supported at every width is supported; supported, or in part, at some width is supported in part;
+# against at every width is against; anything else is undecided.
+# The accuracy and complexity claims can at most be supported in part where $\lambda = n^{-0.5}$,
+# the top of the paper's trained range, did not train: the range where the paper's accuracy peaks
+# and its complexity falls is then not covered.
+#
+# The first four rules were rewritten on 2026-11-25, after the first budget's runs, replacing:
 # "the last logged training loss of one run per λ is highest at λ = 0" (no test over seeds); "the
 # set of diverged λ is exactly {n^-0.4, n^-0.3, 1}" (set equality, with no outcome for seeds that
 # disagree or a boundary one step lower); "the rank correlation of the mean maximum test accuracy
 # with λ is above 0.5" (no p-value); and "the peak of the mean complexity lies strictly inside the
 # trained λ range" (no interval over seeds, no check that the range reaches the fall); see the
-# {doc}`reproduction report </book/reproduction_report>`.
+# {doc}`reproduction report </book/reproduction_report>`. The reversal rule and the per-width
+# divergence rule were written on 2026-12-03. Every run this chapter shows was trained after all of
+# them were written.

@@ -47,30 +47,27 @@ def test_per_run_and_summary_tables_read_best_and_final():
     assert list(ls.diverged_runs(table)["steps_done"]) == [50, 50]
 
 
-def test_book_configs_are_the_stored_runs():
-    """The book grid hashes to committed results, so the chapter loads them and trains nothing; every
-    other stored run of the chapter belongs to book_v2, the budget being trained to replace it."""
+def test_book_configs_are_exactly_the_stored_runs():
+    """The book grid hashes to committed results, so the chapter loads them and trains nothing; no
+    other run of the chapter is stored (the first budget's runs were removed at its promotion)."""
     from resdepth.files import project_data_dir
 
     stored = {p.stem for p in (project_data_dir() / "results" / ls.NAME).glob("*.json")}
-    configs = ls.configs(resolve(ls.NAME, "book"))
-    assert {c.key for c in configs} <= stored and all(c.gc_images == 256 and c.lr == 0.3 for c in configs)
-    assert stored - {c.key for c in configs} <= {c.key for c in ls.configs(resolve(ls.NAME, "book", budget="book_v2"))}
+    assert {c.key for c in ls.configs(resolve(ls.NAME, "book"))} == stored
 
 
-def test_book_v2_grid_is_the_one_planned_before_its_runs():
-    """book_v2 (issue 16): a capacity sweep at lr 0.05 with 3 seeds x 6 epochs, weights kept, and a
-    divergence sweep at the paper's lr 0.3 at widths 16 and 64; 'SAME' stem; no key shared with book."""
-    settings_v2 = resolve(ls.NAME, "book", budget="book_v2")
-    capacity, threshold = ls.sweep_configs(settings_v2), ls.threshold_configs(settings_v2)
+def test_book_grid_is_the_one_planned_before_its_runs():
+    """The book's second budget (issue 16): a capacity sweep at lr 0.05 with 3 seeds x 6 epochs,
+    weights kept, and a divergence sweep at the paper's lr 0.3 at widths 16 and 64; 'SAME' stem."""
+    settings = resolve(ls.NAME, "book")
+    capacity, threshold = ls.sweep_configs(settings), ls.threshold_configs(settings)
     assert len(capacity) == 10 * 3 and {c.lr for c in capacity} == {0.05} and {c.epochs for c in capacity} == {6}
-    assert all(c.gc_images == 256 and c.model_kwargs["width"] == 16 for c in capacity) and settings_v2["save_weights"]
+    assert all(c.gc_images == 256 and c.model_kwargs["width"] == 16 for c in capacity)
+    assert ls.weight_configs(settings) == capacity  # the lesion study reads their weights; not the threshold's
     assert len(threshold) == 2 * 10 * 2 and {c.lr for c in threshold} == {0.3}
     assert {c.model_kwargs["width"] for c in threshold} == {16, 64} and all(c.gc_images == 0 for c in threshold)
     both = capacity + threshold
     assert {c.model_kwargs["stem_pool"] for c in both} == {"same"} and len({c.key for c in both}) == len(both)
-    assert not {c.key for c in both} & {c.key for c in ls.configs(resolve(ls.NAME, "book"))}
-    assert not ls.threshold_configs(resolve(ls.NAME, "book"))
 
 
 # ----------------------------------------------------------------------------- Figure 1: λ = 0 underfits
@@ -261,14 +258,6 @@ def test_gc_reverses_inconclusive_with_one_seed_and_capped_when_the_top_diverged
     capped = ls.rule_gc_reverses(per_run(seeds=(0, 1, 2), diverges=top), history(RISES, HUMP, lams=LAMS[:6]),
                                  settings(seeds=(0, 1, 2)))
     assert capped.outcome == "partly reproduced" and "n^-0.5" in capped.missing
-
-
-def test_gc_reverses_does_not_judge_runs_stored_before_its_rule():
-    before = {**settings(seeds=(0, 1, 2)), "gc_reversal_rule": False}
-    v = ls.rule_gc_reverses(per_run(seeds=(0, 1, 2), diverges=paper_like), history(RISES, HUMP), before)
-    assert v.outcome == "not run" and "before the rule was written" in v.ours
-    assert resolve(ls.NAME, "book")["gc_reversal_rule"] is False
-    assert resolve(ls.NAME, "book", budget="book_v2")["gc_reversal_rule"] is True
 
 
 def test_verdicts_give_one_verdict_per_claim_in_order():

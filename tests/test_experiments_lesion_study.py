@@ -78,7 +78,7 @@ def test_capped_where_one_over_sqrt_n_is_missing_and_not_run_without_towers():
 
 def test_book_reads_the_lambda_sweeps_second_budget_and_never_trains():
     book = resolve(les.NAME, "book")
-    assert book["sweep_budget"] == "book_v2" and book["train_missing"] is False and les.configs(book) == []
+    assert book["sweep_budget"] == "book" and book["train_missing"] is False and les.configs(book) == []
     swept = les.sweep_settings(book)
     assert swept["save_weights"] and swept["depth"] == N and len(swept["seeds"]) >= 3
     assert max(book["ks"]) <= swept["depth"] // 2

@@ -1,13 +1,15 @@
 """λ as capacity control: Figures 1 and 2 of Dherin & Munn.
 
 A tower of n = 16 blocks without BatchNorm, trained for a sweep of branch scales λ at one learning
-rate, logging the geometric complexity (exact, on a fixed set of test images) at every evaluation.
-Figure 1 is the learning curves; Figure 2 the maximum test accuracy per λ and the geometric
-complexity at the step of that maximum.
+rate (the capacity sweep), logging the geometric complexity (exact, on a fixed set of test images)
+at every evaluation. Figure 1 is the learning curves; Figure 2 the maximum test accuracy per λ and
+the geometric complexity at the step of that maximum. A second sweep at the paper's learning rate
+and two widths (the divergence sweep) judges where training fails.
 
-Four claims are judged (``CLAIMS``), each by a rule below (``rule_*``), rewritten on 2026-11-25
-after the runs they judge were stored, and tested on hand-made runs
-(``tests/test_experiments_lambda_sweep.py``).
+Five claims are judged (``CLAIMS``), each by a rule below (``rule_*``), tested on hand-made runs
+(``tests/test_experiments_lambda_sweep.py``). Four were rewritten on 2026-11-25 after the first
+budget's runs; the fifth, and the divergence rule per width, were written on 2026-12-03. The book's
+runs, those of its second budget, were all trained after that.
 """
 
 import math
@@ -19,7 +21,7 @@ from ..config import RunConfig
 from ..models import resolve_lam
 from ..results import compute_used, history_frame, run_length, sweep
 from ..verdict import ALPHA, Verdict, bootstrap_interval, combine, mean_se, not_run, rank_correlation
-from .common import budget_of, hours_and_devices, resolve_settings, stored_only
+from .common import budget_of, hours_and_devices
 
 NAME = "lambda_sweep"
 TITLE = "λ as capacity control: Figures 1 and 2"
@@ -48,35 +50,16 @@ BUDGETS = {
         "gc_images": 16,  # test images for the geometric complexity
         "save_weights": True,  # keep each run's final weights (the lesion study reads them)
         "threshold": {},  # a second sweep for the divergence threshold (none: the sweep above judges it)
-        "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)
     },
-    "book": {
-        "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
-        "depth": 16,  # residual blocks n (the paper's)
-        "width": 16,  # channels of the tower
-        "stem_pool": "symmetric",  # the stem's max-pool padding: 1 pixel each side, as these stored runs were
-        #                              trained (Flax's "same" is the paper's; see resdepth.models.tower)
-        "epochs": 2,  # passes over the training set (1,874 steps at batch 64)
-        "steps": None,  # SGD steps (None: use epochs)
-        "lams": list(LAMBDA_SWEEP),  # λ rules swept, one run per λ and seed (the paper's ten)
-        "seeds": [0, 1],  # one run per seed (init and data order)
-        "lr": 0.3,  # SGD learning rate, constant (momentum 0.9, no weight decay; the paper's)
-        "batch_size": 64,  # images per step
-        "eval_every": 235,  # steps between evaluations (4 per epoch)
-        "eval_images": None,  # test images of every evaluation but the last (None: all)
-        "gc_images": 256,  # test images for the geometric complexity
-        "save_weights": False,  # keep each run's final weights (the lesion study reads them)
-        "threshold": {},  # a second sweep for the divergence threshold (none: the sweep above judges it)
-        "gc_reversal_rule": False,  # its rule was written after these runs (2026-12-03): not applied to them
-    },
-    # The second book budget (issue 16), written on 2026-12-03 before any of its runs. At lr 0.3 and
-    # width 16, lambda = n^-0.5 diverged in the first budget, so Figure 2 lost its right side: the
+    # The book's second budget (issue 16), written on 2026-12-03 before any of its runs, trained in
+    # the background and promoted to "book" once complete. The first (in git history up to commit
+    # 7a4e4cf: one sweep at the paper's lr 0.3, 2 seeds x 2 epochs, a stem padded 1 pixel on every
+    # side) lost lambda = n^-0.5 to divergence at width 16, so Figure 2 had no right side: the
     # capacity sweep now runs at lr 0.05 (lambda = 1/sqrt(n) trained at n = 16 and lr 0.05 in the
     # training chapter), with 3 seeds and 6 epochs, keeping its weights; the divergence threshold is
     # judged at the paper's lr 0.3 by a second sweep at widths 16 and 64 (does it move toward the
-    # paper's n^-0.5 as the tower widens?). Trained in the background over several sessions
-    # (``python -m resdepth sweep lambda_sweep --budget book_v2``); it replaces "book" when complete.
-    "book_v2": {
+    # paper's n^-0.5 as the tower widens?).
+    "book": {
         "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
         "depth": 16,  # residual blocks n (the paper's)
         "width": 16,  # channels of the tower
@@ -98,7 +81,6 @@ BUDGETS = {
             "epochs": 1,  # passes over the training set (every divergence of the first budget came by step 50)
             "seeds": [0, 1],  # one run per seed
         },
-        "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)
     },
     "paper": {
         "dataset": "cifar10",  # 50,000 training images, 32x32 RGB
@@ -116,7 +98,6 @@ BUDGETS = {
         "gc_images": 1_000,  # test images for the geometric complexity
         "save_weights": True,  # keep each run's final weights (the lesion study reads them)
         "threshold": {},  # a second sweep for the divergence threshold (none: the sweep above judges it)
-        "gc_reversal_rule": True,  # judge the Figure 1 reversal of complexity (rule written 2026-12-03)
     },
 }
 
@@ -330,35 +311,43 @@ def run(settings: dict, store) -> dict:
         history["λ"] = history["lam"]
     per_run = per_run_table(records, settings["depth"])
     shown = [r for r in order if (per_run[per_run["λ"] == r]["status"] == "ok").any()]
+    threshold_runs = threshold_table(threshold_records, settings["depth"])
     return {"records": records, "history": history, "order": order, "shown": shown, "per_run": per_run,
             "summary": summary_table(per_run, order), "diverged": diverged_runs(per_run),
-            "diverged_note": diverged_note(per_run, order), "threshold_runs": threshold_table(threshold_records,
-                                                                                               settings["depth"]),
+            "diverged_note": diverged_note(per_run, order), "threshold_runs": threshold_runs,
+            "thresholds": threshold_by_width(threshold_runs) if len(threshold_runs) else pd.DataFrame(),
             "budget_text": budget_text(settings, records + threshold_records),
             "budget": budget_line(settings, records + threshold_records)}
 
 
-def next_budget_preview(profile: str, store, budget: str = "book_v2") -> dict | None:
-    """What is stored so far of the next book budget (trained in the background; nothing is
-    trained here): the capacity sweep's per-run and per-λ tables and histories, the divergence
-    sweep's runs and thresholds by width, how many runs are stored and missing, and their compute.
-    None where the chapter has no such budget for this profile."""
-    if profile != "book" or budget not in BUDGETS:
-        return None
-    settings = resolve_settings(NAME, BUDGETS, profile, budget)
-    records, missing = stored_only(sweep_configs(settings), store)
-    threshold_records, threshold_missing = stored_only(threshold_configs(settings), store)
-    per_run = per_run_table(records, settings["depth"])
-    history = history_frame(records)
-    if len(history):
-        history["λ"] = history["lam"]
-    threshold_runs = threshold_table(threshold_records, settings["depth"])
-    everything = records + threshold_records
-    return {"settings": settings, "per_run": per_run, "summary": summary_table(per_run, settings["lams"]),
-            "history": history, "threshold_runs": threshold_runs,
-            "thresholds": threshold_by_width(threshold_runs) if len(threshold_runs) else pd.DataFrame(),
-            "stored": len(everything), "missing": missing + threshold_missing,
-            "compute": compute_used(everything) if everything else "no compute yet"}
+# ----------------------------------------------------------------------------- figures
+
+
+def plot_divergence(threshold_runs: pd.DataFrame, order: list):
+    """The divergence sweep as a grid, one row per width and one column per λ: the share of seeds
+    that diverged (colour) and the count (text), with the paper's threshold n^-0.5 dashed."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.7 * max(1, threshold_runs["width"].nunique())))
+    if not len(threshold_runs):
+        ax.text(0.5, 0.5, "this budget has no divergence sweep", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    diverged = threshold_runs.assign(bad=threshold_runs["status"] == "diverged")
+    share = diverged.pivot_table(index="width", columns="λ", values="bad", aggfunc="mean")[order]
+    count = diverged.pivot_table(index="width", columns="λ", values="bad", aggfunc="sum")[order]
+    seeds = diverged.pivot_table(index="width", columns="λ", values="bad", aggfunc="size")[order]
+    ax.imshow(share.to_numpy(float), cmap="Reds", vmin=0, vmax=1, aspect="auto")
+    for i in range(share.shape[0]):
+        for j in range(share.shape[1]):
+            ax.text(j, i, f"{int(count.iat[i, j])}/{int(seeds.iat[i, j])}", ha="center", va="center", fontsize=10,
+                    color="white" if share.iat[i, j] > 0.5 else "black")
+    ax.axvline(order.index(THRESHOLD) + 0.5, color="k", ls="--", lw=1.5)
+    ax.set_xticks(range(len(order)), order, rotation=45)
+    ax.set_yticks(range(len(share.index)), [f"width {w}" for w in share.index])
+    ax.set(xlabel="λ", title="seeds diverged at lr 0.3 (dashed: the paper's threshold, n^-0.5 trained)")
+    fig.tight_layout()
+    return fig
 
 
 # ----------------------------------------------------------------------------- rules
@@ -555,7 +544,7 @@ def rule_gc_rise_fall(per_run: pd.DataFrame, settings: dict, budget: str = "") -
 
 def rule_diverge_by_width(threshold_runs: pd.DataFrame, settings: dict, budget: str = "") -> Verdict:
     """Figure 1 and Appendix A.3 at the paper's learning rate, on the divergence sweep (written
-    2026-12-03, before the book_v2 runs): ``rule_diverge`` at each width of ``settings["threshold"]``,
+    2026-12-03, before the runs of the book's second budget): ``rule_diverge`` at each width of ``settings["threshold"]``,
     combined over widths by ``verdict.combine``. The statistic names the threshold λ per width
     (``divergence_threshold``), which answers whether it moves toward the paper's n^-0.5 as the tower
     widens; that trend is reported, not judged (the paper shows one width)."""
@@ -577,7 +566,7 @@ def rule_diverge_by_width(threshold_runs: pd.DataFrame, settings: dict, budget: 
 
 def rule_gc_reverses(per_run: pd.DataFrame, history: pd.DataFrame, settings: dict, budget: str = "") -> Verdict:
     """Figure 1 and §4.2: early in training the geometric complexity rises with λ; after some steps
-    "this expected behavior exactly reverses" (written 2026-12-03, before the book_v2 runs).
+    "this expected behavior exactly reverses" (written 2026-12-03, before the runs it judges).
 
     Over the λ that trained in every seed (increasing), from ``history`` (one line per evaluation:
     λ, seed, step, geometric_complexity), at the first and the last evaluation step that every run
@@ -592,16 +581,12 @@ def rule_gc_reverses(per_run: pd.DataFrame, history: pd.DataFrame, settings: dic
       interval that is the largest λ alone (the order never reversed);
     - inconclusive: otherwise, including one seed, fewer than 3 λ, or fewer than 2 evaluations;
     capped at partly reproduced where λ = n^-0.5 did not train (the top of the paper's range).
-    Budgets whose runs came before this rule (``gc_reversal_rule`` False) are not judged by it.
     """
     text, paper = CLAIMS["sweep_gc_reverses"]
     rule = (f"Spearman rho of λ with the mean complexity at the first evaluation (> 0, permutation p < {ALPHA}), and "
             "at the last evaluation a 95 % bootstrap interval (seeds) of the complexity peak's λ that excludes the "
             "largest trained λ: both reproduced; no early rise (rho < 0, p < 0.05), or a late peak at the largest λ "
             "in every resample: not reproduced; else inconclusive")
-    if not settings.get("gc_reversal_rule", True):
-        return not_run("sweep_gc_reverses", text, paper, budget, rule,
-                       "these runs were stored before the rule was written (2026-12-03); it judges the book_v2 runs")
     lams = trained_in_every_seed(per_run)
     if len(history) and "geometric_complexity" in history:
         history = history[history["λ"].isin(lams)].dropna(subset=["geometric_complexity"])

@@ -3,8 +3,7 @@
 Veit et al. deleted single blocks of trained ResNets at test time and saw the error barely move,
 and read it as evidence that a ResNet is an ensemble of shallow paths; Dherin & Munn cite that
 reading as the intuition their expansion makes exact. Here the towers of the λ sweep
-(``resdepth.experiments.lambda_sweep``, budget ``book_v2``: n = 16, width 16, 3 seeds, weights
-kept) lose k = 1, 2, 4, 8 blocks at random, several draws each, and the measured test accuracy is
+(``resdepth.experiments.lambda_sweep``, its book budget: n = 16, width 16, 3 seeds, weights kept) lose k = 1, 2, 4, 8 blocks at random, several draws each, and the measured test accuracy is
 set beside the second-order expansion restricted to the surviving paths (``resdepth.lesion``).
 
 On the same towers, Corollary B.0.1 of Dherin & Munn at the trained weights: the geometric
@@ -17,7 +16,7 @@ The chapter trains nothing in the book profile: it reads the stored weights of t
 says so where they are not stored yet. In the smoke profile it trains the smoke λ sweep.
 
 Both rules (``rule_ensemble``, ``rule_first_order_trained``) were written on 2026-12-03, before
-any book_v2 tower was trained, and are tested on hand-made tables
+any of the λ sweep's book towers was trained, and are tested on hand-made tables
 (``tests/test_experiments_lesion_study.py``).
 """
 
@@ -51,7 +50,7 @@ BUDGETS = {
         "gc_images": 16,  # test images for the geometric complexity and its first-order terms
     },
     "book": {
-        "sweep_budget": "book_v2",  # the λ sweep's budget whose weights are lesioned (n = 16, 3 seeds)
+        "sweep_budget": "book",  # the λ sweep's budget whose weights are lesioned (n = 16, 3 seeds)
         "train_missing": False,  # never train here: missing λ-sweep runs are reported, not trained
         "ks": [1, 2, 4, 8],  # numbers of blocks deleted at once (of n = 16)
         "draws": 5,  # random deletion sets per (tower, k)
@@ -206,7 +205,7 @@ def run(settings: dict, store) -> dict:
 
 def rule_ensemble(drops: pd.DataFrame, settings: dict, budget: str = "", depth: int = 16) -> Verdict:
     """Veit et al.'s reading, judged at λ = 1/√n (the paper's scaling, and the top of its trained
-    range), written 2026-12-03 before the book_v2 runs it judges.
+    range), written 2026-12-03 before the runs it judges.
 
     ``drops``: ``drop_table`` (per λ, seed and k, over draws). At the judged λ, the largest trained
     λ not above n^-0.5 (every seed stored):
@@ -232,7 +231,7 @@ def rule_ensemble(drops: pd.DataFrame, settings: dict, budget: str = "", depth: 
             "else inconclusive")
     if not len(drops):
         return not_run("lesion_ensemble", text, paper, budget, rule,
-                       "no λ-sweep tower with stored weights yet (the book_v2 sweep trains them)")
+                       "no λ-sweep tower with stored weights yet (python -m resdepth sweep lambda_sweep trains them)")
     top = resolve_lam(lambda_sweep.THRESHOLD, depth)
     seeds_per_lam = drops.groupby("lam")["seed"].nunique()
     candidates = [lam for lam in seeds_per_lam.index if lam <= top * (1 + 1e-9)]
@@ -269,7 +268,7 @@ def rule_ensemble(drops: pd.DataFrame, settings: dict, budget: str = "", depth: 
 
 
 def rule_first_order_trained(complexity: pd.DataFrame, settings: dict, budget: str = "", depth: int = 16) -> Verdict:
-    """Corollary B.0.1 at the trained weights (written 2026-12-03, before the book_v2 towers).
+    """Corollary B.0.1 at the trained weights (written 2026-12-03, before the towers it judges).
 
     ``complexity``: one row per tower (λ, seed, the coefficient 2 mean Tr(A^T B), the exact
     complexity). Over the λ with a tower in every seed (increasing), the mean exact complexity over
@@ -290,7 +289,7 @@ def rule_first_order_trained(complexity: pd.DataFrame, settings: dict, budget: s
             "not reproduced; else, one seed, or no fall: inconclusive")
     if not len(complexity):
         return not_run("gc_first_order_trained", text, paper, budget, rule,
-                       "no λ-sweep tower with stored weights yet (the book_v2 sweep trains them)")
+                       "no λ-sweep tower with stored weights yet (python -m resdepth sweep lambda_sweep trains them)")
     seeds = complexity["seed"].nunique()
     complete = [lam for lam, g in complexity.groupby("lam") if g["seed"].nunique() == seeds]
     table = complexity[complexity["lam"].isin(complete)]
