@@ -3,7 +3,7 @@
     python -m resdepth train --model tower --depth 16 --lam '1/sqrt(n)' --epochs 1
     python -m resdepth sweep table1_depth_scaling --profile paper --executor ray --address auto
     python -m resdepth sweep table1_depth_scaling --budget book_v2     # a chapter's next book budget
-    python -m resdepth plan lambda_sweep --budget book_v2              # what it would train, and for how long
+    python -m resdepth plan table1_depth_scaling --budget book_v2      # what it would train, and for how long
 
 ``train`` trains one run through the results store (a finished run is loaded, not re-run), shows
 a progress bar, and prints the final test accuracy. ``sweep`` runs a chapter's whole grid (the
