@@ -57,6 +57,34 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
     assert resumed["resumed_from_step"] == 6 and reference["resumed_from_step"] == 0
 
 
+def test_a_resume_with_another_cpu_thread_count_is_refused_in_one_line(tmp_path, monkeypatch):
+    cfg = small()
+    real_save = train_module.save_checkpoint
+
+    def save_then_die(state, path):
+        real_save(state, path)
+        raise KeyboardInterrupt("killed right after the checkpoint")
+
+    ckpt = tmp_path / "run.pt"
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)
+        monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+        assert torch.load(ckpt, weights_only=True)["threads"] == 1
+        torch.set_num_threads(2)
+        with pytest.raises(StoreError, match=r"written on 1 CPU thread\(s\), this run has 2 .*delete it to restart") as err:
+            train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)
+        assert "\n" not in str(err.value)
+        torch.set_num_threads(1)
+        resumed, _ = train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)  # the same count resumes
+        assert resumed["resumed_from_step"] == 6
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_run_or_load_resumes_and_cleans_up(monkeypatch):
     cfg, store = small(), Store()
     real_save = train_module.save_checkpoint

@@ -9,6 +9,7 @@ checkpoint, so it can run in this process, a worker process or a Ray task; the d
 what it returns (``resdepth.results``).
 """
 
+import contextlib
 import datetime
 import os
 import platform
@@ -24,7 +25,7 @@ from .files import REPO_ROOT
 from .posttraining import MaskFineTuning, PostTraining
 from .stack import train_stack
 from .store import SCHEMA
-from .train import Extension, train
+from .train import Extension, pick_device, train
 
 
 class StartWeights(Extension):
@@ -151,10 +152,31 @@ def train_stack_job(configs: list, profile: str, checkpoint_path, device=None, p
             in zip(cfgs, outcomes)]
 
 
+CPU_THREADS = 1  # intra-op threads of every run on the CPU: CPU results depend on the thread count (reductions
+#                   split differently), so it is fixed, and parallelism comes from workers, one per core
+
+
+@contextlib.contextmanager
+def run_threads(device):
+    """``CPU_THREADS`` intra-op threads for a run on the CPU, whatever executor runs it (so a key
+    gives one result), the process's own count restored after; a GPU run keeps the process's."""
+    saved = torch.get_num_threads()
+    on_cpu = pick_device(device).type == "cpu"
+    if on_cpu:
+        torch.set_num_threads(CPU_THREADS)
+    try:
+        yield
+    finally:
+        if on_cpu:
+            torch.set_num_threads(saved)
+
+
 def train_unit(configs: list, profile: str, checkpoint_path, device=None, progress: bool = True,
                save_weights: bool = False, checkpoint_every: int = 500, start_state: dict | None = None) -> list:
-    """A sweep's unit of work: one run (a list of one config) or a stack; ``[(record, weights), ...]``."""
-    if len(configs) == 1:
-        return [train_job(configs[0], profile, checkpoint_path, device, progress, save_weights, checkpoint_every,
-                          start_state)]
-    return train_stack_job(configs, profile, checkpoint_path, device, progress, save_weights, checkpoint_every)
+    """A sweep's unit of work: one run (a list of one config) or a stack; ``[(record, weights), ...]``,
+    trained with ``run_threads``."""
+    with run_threads(device):
+        if len(configs) == 1:
+            return [train_job(configs[0], profile, checkpoint_path, device, progress, save_weights, checkpoint_every,
+                              start_state)]
+        return train_stack_job(configs, profile, checkpoint_path, device, progress, save_weights, checkpoint_every)

@@ -36,8 +36,8 @@ from .config import RunConfig, stack_key
 from .data import DeviceLoader, eval_batches, load_dataset
 from .errors import ConfigError
 from .models import build_model
-from .train import (CHECKPOINT_VERSION, autocast_policy, device_name, load_checkpoint, lr_factor, pick_device,
-                    evaluation_split, rng_states, save_checkpoint, set_rng_states)
+from .train import (CHECKPOINT_VERSION, autocast_policy, cpu_threads, device_name, evaluation_split, load_checkpoint,
+                    lr_factor, pick_device, rng_states, save_checkpoint, set_rng_states)
 
 RUN_FIELDS = ("seed", "lr")  # config fields that may differ between the runs of a stack
 
@@ -275,7 +275,7 @@ def train_stack(configs: list, device=None, checkpoint_path=None, checkpoint_eve
     histories, ends = [[] for _ in configs], [None] * K  # ends[k]: (status, reason, steps_done) once run k ended
     running = {"loss_sum": [0.0] * K, "correct": [0] * K, "count": 0}
     if checkpoint_path and Path(checkpoint_path).is_file():
-        state = load_checkpoint(Path(checkpoint_path), stack_key(configs), total_steps)
+        state = load_checkpoint(Path(checkpoint_path), stack_key(configs), total_steps, cpu_threads(device))
         stacked.load_state_dict(state["model"]), set_rng_states(state["rng"])
         buffers = [b.to(device) for b in state["buffers"]] if state["buffers"] else buffers
         step, histories, ends, running = state["step"], state["histories"], state["ends"], state["running"]
@@ -325,7 +325,7 @@ def train_stack(configs: list, device=None, checkpoint_path=None, checkpoint_eve
             loss_sum.zero_(), correct.zero_()
             count, interval = 0, [time.perf_counter(), 0]
         if checkpoint_path and step % checkpoint_every == 0 and not last:
-            save_checkpoint({"version": CHECKPOINT_VERSION, "config_key": stack_key(configs),
+            save_checkpoint({"version": CHECKPOINT_VERSION, "config_key": stack_key(configs), "threads": cpu_threads(device),
                              "step": step, "model": stacked.state_dict(), "buffers": buffers, "rng": rng_states(),
                              "histories": histories, "ends": ends,
                              "running": {"loss_sum": loss_sum.tolist(), "correct": correct.tolist(), "count": count},

@@ -159,9 +159,11 @@ def save_checkpoint(state: dict, path: Path) -> None:
     atomic_torch_save(state, path)
 
 
-def load_checkpoint(path: Path, key: str, total_steps: int | None = None) -> dict:
+def load_checkpoint(path: Path, key: str, total_steps: int | None = None, threads: int | None = None) -> dict:
     """The checkpoint at ``path``, checked to be a resdepth checkpoint of the run (or stack) ``key``
-    whose step lies within the run's ``total_steps`` and after every evaluation it holds."""
+    whose step lies within the run's ``total_steps`` and after every evaluation it holds, and,
+    for a run on the CPU (``threads`` given), written with that many intra-op threads: CPU results
+    depend on the thread count, so a resume with another would mix two trajectories."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -183,7 +185,16 @@ def load_checkpoint(path: Path, key: str, total_steps: int | None = None) -> dic
     if not isinstance(step, int) or step < 0 or (total_steps is not None and step > total_steps) or last_eval > step:
         raise StoreError(f"checkpoint {path} claims step {step!r} of {total_steps} with evaluations up to step "
                          f"{last_eval}; it is inconsistent, delete it to restart the run from step 0")
+    written = state.get("threads")
+    if threads is not None and written is not None and written != threads:
+        raise StoreError(f"checkpoint {path} was written on {written} CPU thread(s), this run has {threads} (results "
+                         f"depend on it): resume with torch.set_num_threads({written}), or delete it to restart")
     return state
+
+
+def cpu_threads(device: torch.device) -> int | None:
+    """The intra-op threads a run on the CPU trains with (recorded in its checkpoints); None on a GPU."""
+    return torch.get_num_threads() if device.type == "cpu" else None
 
 
 def rng_states() -> dict:
@@ -257,7 +268,7 @@ def train(cfg: RunConfig, device=None, checkpoint_path=None, checkpoint_every: i
 
     step, history, wall_before, running = 0, [], 0.0, {"loss_sum": 0.0, "correct": 0, "count": 0}
     if checkpoint_path and Path(checkpoint_path).is_file():
-        state = load_checkpoint(Path(checkpoint_path), cfg.key, total_steps)
+        state = load_checkpoint(Path(checkpoint_path), cfg.key, total_steps, cpu_threads(device))
         model.load_state_dict(state["model"]), optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"]), set_rng_states(state["rng"])
         step, history, running, wall_before = state["step"], state["history"], state["running"], state["wall_time_s"]
@@ -303,6 +314,7 @@ def train(cfg: RunConfig, device=None, checkpoint_path=None, checkpoint_every: i
                 break
         if checkpoint_path and step % checkpoint_every == 0 and not last:
             save_checkpoint({"version": CHECKPOINT_VERSION, "config_key": cfg.key, "step": step,
+                             "threads": cpu_threads(device),
                              "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                              "schedule": schedule.state_dict(), "rng": rng_states(), "history": history,
                              "running": {"loss_sum": loss_sum.item(), "correct": int(correct.item()), "count": count},
