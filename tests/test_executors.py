@@ -199,3 +199,59 @@ def test_process_worker_killed_mid_run_is_retried_and_resumes(isolated_store):
     stored = Store().load(long_run)
     assert outcome["records"] == [stored] and stored["steps_done"] == 1500
     assert stored["provenance"]["resumed_from_step"] > 0 and not ckpt.exists()
+
+
+def children_of(pid: int) -> list:
+    """PIDs of the live (not zombie) processes whose parent is ``pid``."""
+    found = []
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(child))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_killing_a_sweep_driver_stops_its_workers_within_seconds(isolated_store, how):
+    """Issue 15 item 7: a killed driver left its workers training, then hanging."""
+    import subprocess
+    import sys
+
+    script = ("from resdepth.config import RunConfig\nfrom resdepth.results import sweep\n"
+              "runs = [RunConfig(experiment='x', model='tower', model_args=dict(depth=2, width=8), dataset='sample', "
+              "steps=10**6, batch_size=32, eval_every=10**5, seed=s) for s in (0, 1)]\n"
+              "sweep(runs, progress=False, executor='processes', workers=2)\n")
+    driver = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline, workers = time.monotonic() + 120, []
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.5)
+            workers = [p for p in children_of(driver.pid) if "spawn_main" in open(f"/proc/{p}/cmdline").read()]
+        assert len(workers) == 2, "the sweep's two workers never started"
+        time.sleep(3)  # training
+        os.kill(driver.pid, how)
+        driver.wait(timeout=60)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(map(alive, workers)):
+            time.sleep(0.2)
+        assert not any(map(alive, workers)), f"workers still running {15} s after the driver got {how.name}"
+    finally:
+        for pid in [driver.pid, *children_of(driver.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        driver.wait(timeout=10)

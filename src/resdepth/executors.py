@@ -21,8 +21,11 @@ then raises ``SweepError`` naming the ones that failed.
 """
 
 import concurrent.futures
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 
 import torch
 
@@ -68,11 +71,26 @@ def _raise_failures(failures: list) -> None:
 # ----------------------------------------------------------------------------- processes
 
 _worker_device = None
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): the signal a process gets when its parent ends
 
 
-def _claim_device(slots) -> None:
-    """Pool initializer: each new worker takes the next free (device, cores) slot, pins itself to
-    those cores and trains with one thread per core."""
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to send this worker SIGTERM when its parent, the sweep driver ``parent``, ends,
+    however it ends (a killed driver must not leave workers training; elsewhere this does
+    nothing). A driver that ended while this worker was starting is caught here: exit at once."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _claim_device(slots, driver: int) -> None:
+    """Pool initializer: each new worker dies with the driver (``die_with_parent``), takes the next
+    free (device, cores) slot, pins itself to those cores and trains with one thread per core."""
+    die_with_parent(driver)
     global _worker_device
     _worker_device, cores = slots.get()
     if cores and hasattr(os, "sched_setaffinity"):
@@ -109,14 +127,14 @@ def _on_processes(units, job, checkpoints, device, workers, max_retries, start_s
     remaining, failures = list(range(len(units))), []
     while remaining:
         crashed = []
-        with context.Manager() as manager:
-            free_slots = manager.Queue()
-            for slot in slots:
-                free_slots.put(slot)
-            with concurrent.futures.ProcessPoolExecutor(len(slots), mp_context=context, initializer=_claim_device,
-                                                        initargs=(free_slots,)) as pool:
-                futures = {pool.submit(_process_job, [c.to_dict() for c in units[i]], job, checkpoints[i],
-                                       start_states.get(units[i][0].start_from)): i for i in remaining}
+        free_slots = context.Queue()  # a plain queue, handed over at spawn: no manager process to orphan
+        for slot in slots:
+            free_slots.put(slot)
+        with concurrent.futures.ProcessPoolExecutor(len(slots), mp_context=context, initializer=_claim_device,
+                                                    initargs=(free_slots, os.getpid())) as pool:
+            futures = {pool.submit(_process_job, [c.to_dict() for c in units[i]], job, checkpoints[i],
+                                   start_states.get(units[i][0].start_from)): i for i in remaining}
+            try:
                 for future in concurrent.futures.as_completed(futures):
                     i = futures[future]
                     try:
@@ -129,6 +147,9 @@ def _on_processes(units, job, checkpoints, device, workers, max_retries, start_s
                         continue
                     for cfg, (record, weights) in zip(units[i], results):
                         yield cfg, record, weights
+            except BaseException:  # Ctrl-C, or the driver stopped reading: stop the workers now, not
+                stop_workers(pool)  # after their runs (their checkpoints resume them next time)
+                raise
         remaining = []
         for i in crashed:
             attempts[i] += 1
@@ -137,6 +158,14 @@ def _on_processes(units, job, checkpoints, device, workers, max_retries, start_s
             else:
                 remaining.append(i)
     _raise_failures(failures)
+
+
+def stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Terminate a pool's workers at once and drop its queued jobs (``shutdown`` alone would wait
+    for the running ones to finish)."""
+    for process in list(getattr(pool, "_processes", {}).values()):  # the executor keeps no public handle
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ----------------------------------------------------------------------------- ray
