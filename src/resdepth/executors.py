@@ -87,10 +87,11 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _claim_device(slots, driver: int) -> None:
-    """Pool initializer: each new worker dies with the driver (``die_with_parent``), takes the next
-    free (device, cores) slot, pins itself to those cores and trains with one thread per core."""
-    die_with_parent(driver)
+def _claim_device(slots, driver: int | None = None) -> None:
+    """Pool initializer: each new worker dies with the driver (``die_with_parent``; ``driver`` its
+    pid, by default the parent now), takes the next free (device, cores) slot, pins itself to
+    those cores and trains with one thread per core."""
+    die_with_parent(os.getppid() if driver is None else driver)
     global _worker_device
     _worker_device, cores = slots.get()
     if cores and hasattr(os, "sched_setaffinity"):
