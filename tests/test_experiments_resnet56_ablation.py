@@ -106,3 +106,43 @@ def test_the_residual_start_is_trained_first_under_its_own_experiment():
     start, *post = ablation.configs(resolve(ablation.NAME, "book"))
     assert start.experiment == ablation.NAME and start.model == "resnet20"
     assert {c.start_from for c in post} == {f"{ablation.NAME}/{start.key}"}
+
+
+# ----------------------------------------------------------------------------- book_v2: the controlled protocol
+
+
+def start_gaps(per_start: dict, points=(1, 2, 4, 6, 8, 10)) -> pd.DataFrame:
+    """``matched_napl.gaps_by_start``-shaped gaps: {start: gap at every point}, the gap 0.05 below NAPL 4."""
+    return pd.DataFrame([{"start": s, "napl": float(p), "gap": (g if p >= 4 else 0.05), "seeds": 1}
+                         for s, g in per_start.items() for p in points])
+
+
+def test_protocol_rule_compares_start_networks_of_both_models_above_napl_4():
+    names = ("resnet20", "plain20")
+    small, large = start_gaps({0: 0.002, 1: 0.004, 2: 0.001}), start_gaps({0: 0.03, 1: 0.035, 2: 0.04})
+    v = ablation.rule_gap_vanishes(small, large, names, "hand-made")
+    assert v.outcome == "reproduced" and "+0.23 from resnet20 (3 start networks), +3.50 from plain20" in v.ours
+    assert "NAPL 1: +5.00 from resnet20, +5.00 from plain20" in v.ours  # every point shown, only >= 4 decides
+    assert ablation.rule_gap_vanishes(large, small, names, "b").outcome == "not reproduced"
+    assert ablation.rule_gap_vanishes(start_gaps({0: 0.01, 1: 0.03}), start_gaps({0: 0.02, 1: 0.0}), names,
+                                 "b").outcome == "inconclusive"
+    assert ablation.rule_gap_vanishes(small, start_gaps({0: 0.03}), names, "b").outcome == "inconclusive"  # one start
+    assert ablation.rule_gap_vanishes(start_gaps({0: 0.0}, points=(1, 2)), large, names, "b").outcome == "not run"
+    assert ablation.rule_gap_vanishes(small, large, names, "b", "60 post-training epochs").outcome == "partly reproduced"
+
+
+def test_book_v2_compares_resnet20_with_plain20_through_the_protocol():
+    v1, v2 = resolve(ablation.NAME, "book"), resolve(ablation.NAME, "book", budget="book_v2")
+    runs = ablation.configs(v2)
+    starts = [c for c in runs if not c.start_from]
+    assert sorted((c.model, c.seed) for c in starts) == [(m, s) for m in ("plain20", "resnet20") for s in (0, 1, 2)]
+    assert ablation.configs(v1)[0].key in {c.key for c in starts}  # the first budget's ResNet-20 start is reused
+    by_ref = {f"{c.experiment}/{c.key}": c for c in runs}
+    for model in ("resnet20", "plain20"):
+        penalties = [c for c in runs if c.model == model and c.linearize and not c.mask]
+        tuned = [c for c in runs if c.model == model and c.mask]
+        assert len(penalties) == len(tuned) == 3 * 12 and {c.mask for c in tuned} == {"learned"}
+        assert all(by_ref[c.start_from].model == model and not c.model_kwargs for c in tuned)
+        assert {c.omega for c in penalties} == {*v2["omegas"][model]["channel"], *v2["omegas"][model]["layer"]}
+    assert len({c.key for c in runs}) == len(runs)
+    assert ablation.missing_parts(v2) == ["ResNet-56 (this profile uses resnet20)", "CIFAR-100", "60 post-training epochs"]

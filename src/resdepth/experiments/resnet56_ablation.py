@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from . import linearization_napl as lin
+from . import matched_napl as mn
 from ..linearize import linearized_architecture
 from ..pathlength import napl
 from ..verdict import ALPHA, combine, not_run, Verdict
@@ -64,6 +65,39 @@ BUDGETS = {
         post_train_images=None,  # training images seen in post-training (None: all)
         omegas={"channel": [0.001, 0.003, 0.03], "layer": [0.03, 0.1, 1.0]},  # penalty weights omega
     ),
+    # The second book budget (issue 13), written on 2026-12-03 before any of its runs: a fair
+    # ablation through the controlled protocol of ``matched_napl``. The residual start (ResNet-20)
+    # is compared with the plain net of the same design and recipe (plain20: ResNet-20 without its
+    # skips), both keeping their BatchNorm (neither is fused), 3 start networks each, at the same
+    # fixed NAPL points; the first budget compared ResNet-20 (BatchNorm kept) with the fused,
+    # BatchNorm-free RepVGG of the other chapter. The omega grids are per start model, since we
+    # interpolate at fixed NAPLs: ResNet-20's from the first budget's runs (omega 0.03 channel-wise
+    # gave NAPL 0.56, 0.001 gave 7.0; layer-wise 1.0 gave NAPL 1, 0.03 gave 7.5), plain20's from the
+    # RepVGG chapter's (a plain net needs larger omegas); a point a grid misses is not compared.
+    "book_v2": dict(
+        dataset="fashion_mnist",  # 60,000 training images, 28x28 grey
+        start_model="resnet20",  # the residual start network (option-A skips, BatchNorm)
+        plain_model="plain20",  # the plain start it is compared with: the same net without skips
+        start_args={},  # the models' arguments
+        epochs=3,  # epochs of start training (cosine schedule)
+        batch_size=128,  # images per step, start and post-training
+        lr=0.1,  # start training learning rate (SGD, momentum 0.9)
+        weight_decay=5e-4,  # weight decay, start and post-training (never on the slopes)
+        start_seeds=[0, 1, 2],  # start networks per model: the unit of replication of the test
+        seeds=[0],  # post-training seeds per start network
+        post_epochs=1,  # phase 1: epochs of post-training with the penalty and the freeze rule
+        finetune_epochs=1,  # phase 2: epochs of fine-tuning with the mask fixed and no penalty
+        post_lr=1e-4,  # post-training learning rate of the weights (AdamW, cosine), both phases
+        alpha_lr=0.05,  # post-training learning rate of the PReLU slopes, both phases
+        post_train_images=None,  # training images seen in post-training (None: all)
+        omegas={"resnet20": {"channel": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],  # penalty weights per start model
+                             "layer": [3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]},  # and granularity
+                "plain20": {"channel": [1e-3, 3e-3, 1e-2, 3e-2, 0.3, 3.0],
+                            "layer": [3e-2, 0.1, 0.3, 1.0, 10.0, 100.0]}},
+        random_masks=False,  # no random-mask control here (the RepVGG chapter runs it)
+        napl_points=[1, 2, 3, 4, 6, 8, 10],  # NAPL at which the granularities are compared
+        calibration={},  # no calibration here (the RepVGG chapter's)
+    ),
     # the paper's setting is the RepVGG chapter's, from ResNet-56 (Section 4.3 of the paper)
     "paper": {**lin.BUDGETS["paper"], "start_model": "resnet56", "start_args": {}},
 }
@@ -82,8 +116,20 @@ CLAIMS = {
 BIN_WIDTH = 2.0
 
 
+HIGH_NAPL = 4.0  # the paper: from ResNet-56 the gap nearly vanishes above NAPL 4
+
+
+def model_settings(settings: dict, model: str) -> dict:
+    """The protocol's settings for one start model of a ``book_v2``-style budget: its name and its
+    omega grids."""
+    return {**settings, "start_model": model, "omegas": settings["omegas"][model]}
+
+
 def configs(settings: dict) -> list:
-    return lin.study_configs(settings, NAME)
+    if not lin.is_protocol(settings):
+        return lin.study_configs(settings, NAME)
+    return [c for model in (settings["start_model"], settings["plain_model"])
+            for c in mn.protocol_configs(model_settings(settings, model), NAME)]
 
 
 # ----------------------------------------------------------------------------- tables
@@ -166,6 +212,52 @@ def gap_shrinks_rule(comparison: pd.DataFrame) -> tuple:
     return combine(per_bin), per_bin
 
 
+def rule_gap_vanishes(residual_gaps: pd.DataFrame, plain_gaps: pd.DataFrame, names: tuple, budget: str,
+                      missing: str = "") -> Verdict:
+    """From a residual start the gap between the granularities nearly vanishes (the paper: above
+    NAPL 4), by the controlled protocol (written 2026-12-03, before its runs).
+
+    Statistic: per start network of each model, its mean gap (channel minus layer accuracy after
+    phase 2, interpolated at the fixed NAPL points >= ``HIGH_NAPL`` it reaches in both
+    granularities); Welch's t-test between the residual model's start networks and the plain
+    model's (different nets: not paired), two-sided at ``ALPHA``:
+    - reproduced: the residual gap is smaller with p < 0.05;
+    - not reproduced: it is larger with p < 0.05;
+    - inconclusive: otherwise, including fewer than 2 start networks on a side;
+    - not run: no start network of one model reaches a point >= ``HIGH_NAPL``.
+    """
+    text, paper = CLAIMS["resnet_gap_vanishes"]
+    residual_name, plain_name = names
+    rule = (f"per start network, the mean gap (channel minus layer accuracy after phase 2, interpolated at the fixed "
+            f"NAPL points >= {HIGH_NAPL:g}); Welch's t-test of {residual_name}'s start networks against "
+            f"{plain_name}'s: residual smaller with p < {ALPHA} reproduced, larger with p < {ALPHA} not reproduced, "
+            "else inconclusive")
+    residual, plain = (g[g["napl"] >= HIGH_NAPL].groupby("start")["gap"].mean() for g in (residual_gaps, plain_gaps))
+    if not len(residual) or not len(plain):
+        return not_run("resnet_gap_vanishes", text, paper, budget, rule,
+                       f"no start network of {residual_name if not len(residual) else plain_name} reaches a NAPL "
+                       f"point >= {HIGH_NAPL:g} in both granularities")
+    p = welch_test(residual.values, plain.values)
+    if not p < ALPHA:
+        outcome = "inconclusive"
+    else:
+        outcome = "reproduced" if residual.mean() < plain.mean() else "not reproduced"
+    by_point = "; ".join(
+        f"NAPL {point:g}: {100 * r:+.2f} from {residual_name}, {100 * q:+.2f} from {plain_name}"
+        for point, r, q in points_side_by_side(residual_gaps, plain_gaps))
+    ours = (f"mean gap over NAPL >= {HIGH_NAPL:g}, points: {100 * residual.mean():+.2f} from {residual_name} "
+            f"({len(residual)} start networks), {100 * plain.mean():+.2f} from {plain_name} ({len(plain)}); by point: "
+            f"{by_point}")
+    statistic = (f"Welch p = {p:.2g}" if p == p else "no test possible (fewer than 2 start networks on a side)")
+    return Verdict("resnet_gap_vanishes", text, paper, ours, budget, outcome, rule, statistic, missing)
+
+
+def points_side_by_side(residual_gaps: pd.DataFrame, plain_gaps: pd.DataFrame) -> list:
+    """(NAPL point, residual gap, plain gap), means over start networks, at every point both reach."""
+    residual, plain = (g.groupby("napl")["gap"].mean() for g in (residual_gaps, plain_gaps))
+    return [(point, residual[point], plain[point]) for point in sorted(set(residual.index) & set(plain.index))]
+
+
 # ----------------------------------------------------------------------------- run and verdicts
 
 
@@ -225,9 +317,18 @@ def missing_parts(settings: dict) -> list:
         missing.append(f"ResNet-56 (this profile uses {settings['start_model']})")
     if settings["dataset"] != "cifar100":
         missing.append("CIFAR-100")
-    if settings["post_epochs"] < 60:
+    if settings["post_epochs"] + settings.get("finetune_epochs", 0) < 60:
         missing.append("60 post-training epochs")
     return missing
+
+
+def protocol_verdicts(settings: dict, store) -> list:
+    """The claim judged by the controlled protocol (``rule_gap_vanishes``) from the runs of both
+    start models stored so far in ``store`` (nothing is trained)."""
+    names = (settings["start_model"], settings["plain_model"])
+    residual, plain = (lin.protocol_results(model_settings(settings, m), store, NAME) for m in names)
+    budget = f"{residual.budget}; {plain.budget}"
+    return [rule_gap_vanishes(residual.gaps, plain.gaps, names, budget, ", ".join(missing_parts(settings)))]
 
 
 def verdicts(results: Results, settings: dict) -> list:
