@@ -143,6 +143,27 @@ print(f"Relative difference of the logits, merged against unmerged, on {results.
       f"tests/test_merge.py).")
 
 # %% [markdown]
+# ## The second budget, in progress: a controlled comparison
+#
+# This chapter's runs compare penalty runs of one start network, with the penalty still on, at
+# whatever NAPL each ω happened to reach, and 1 post-training epoch against the paper's 60. The
+# chapter's second budget, `book_v2`, written on 2026-12-03 before any of its runs, follows a
+# controlled protocol (`resdepth.experiments.matched_napl`): 3 start networks × 2 post-training
+# seeds; a penalty phase of 1 epoch; then, for both granularities alike, 2 epochs of fine-tuning
+# with the mask of linear units fixed and the penalty off; accuracy interpolated at the fixed NAPL
+# points 1, 2, 3, 4, 6, 8 and 10; a random channel mask with the learned per-layer fractions as a
+# control for *what* is linearized; and a calibration that fine-tunes four nets twice as long, to
+# show whether accuracy has stopped rising. Its rules are paired t-tests over start networks: the
+# mean gap at NAPL ≤ 4, the slope of the gap against NAPL, and random-mask minus layer-wise. It is
+# trained in the background (`python -m resdepth sweep linearization_napl --budget book_v2`); this
+# page never trains it, and its verdicts replace the ones below once it is complete.
+
+# %% tags=["hide-input"]
+preview = linearization_napl.next_budget_preview(profile, store)
+print(f"book_v2: {preview.stored} of {preview.stored + preview.missing} runs stored; {preview.budget}."
+      if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
+
+# %% [markdown]
 # ## Verdict
 
 # %% tags=["hide-input", "remove-output"]

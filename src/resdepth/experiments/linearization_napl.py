@@ -27,6 +27,7 @@ from ..linearize import linearizable, linearized_architecture, post_train_config
 from ..merge import merge_linear_layers, parameter_count, weight_layers
 from ..models import build_model
 from ..pathlength import napl
+from ..plan import weights_kept
 from ..results import compute_used, history_frame, sweep
 from ..verdict import ALPHA, not_run, paired_t_test, rank_correlation, Verdict
 from . import matched_napl as mn
@@ -367,8 +368,9 @@ def trend_rule(gaps: pd.DataFrame) -> tuple:
 
 
 def start_network(settings: dict) -> str:
-    """'repvgg_a0 {'width_scale': 0.25}', or the bare name where the net takes no arguments."""
-    return settings["start_model"] + (f" {settings['start_args']}" if settings["start_args"] else "")
+    """'repvgg_a0 (width_scale 0.25)', or the bare name where the net takes no arguments."""
+    args = ", ".join(f"{k} {v}" for k, v in sorted((settings["start_args"] or {}).items()))
+    return settings["start_model"] + (f" ({args})" if args else "")
 
 
 def budget_text(settings: dict, start: dict, records: list) -> str:
@@ -531,7 +533,9 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
     the protocol is trained in the background, ``python -m resdepth sweep``)."""
     cfgs = mn.protocol_configs(settings, experiment)
     starts = mn.start_configs(settings, experiment)
-    records, missing = stored_only(cfgs, store)
+    records, _ = stored_only(cfgs, store)
+    keep = weights_kept(cfgs)  # a stored penalty run without the weights phase 2 starts from is trained again
+    missing = sum(not store.is_finished(c, with_weights=keep(c)) for c in cfgs)
     post = [r for r in records if r["config"].get("linearize")]
     runs = mn.protocol_runs(post, starts, record_napls(post))
     epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
@@ -543,9 +547,10 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
         calibration=mn.calibration_gains(runs, epochs, longer), history=history,
         budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks x "
                 f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
-                f"{settings['finetune_epochs']} (fine-tuning) epochs, {len(records)} of {len(cfgs)} runs stored, "
-                + (compute_used(records) if records else "no compute yet")),
-        stored=len(records), missing=missing)
+                f"{settings['finetune_epochs']} (fine-tuning) epochs, "
+                + (compute_used(done) if (done := [store.load(c) for c in cfgs if store.is_finished(c, keep(c))])
+                   else "no compute yet")),
+        stored=len(cfgs) - missing, missing=missing)
 
 
 def protocol_verdicts(results: ProtocolResults, settings: dict) -> list:
