@@ -40,6 +40,10 @@ def test_cli_bad_input_is_one_line_with_the_fix():
         (("--model", "repvgg_a0", "--depth", "3"), "model repvgg_a0 takes no --depth"),
         (("--depth", "2", "--epochs", "0"), "epochs/steps must be an integer >= 1; got 0"),
         (("--depth", "2", "--stem-pool", "valid"), "stem_pool must be 'same'"),
+        (("--depth", "2", "--lr", "1e300"), "lr must be a number > 0 that a float32 holds"),
+        (("--depth", "2", "--lam", "n^5000"), "lam must be finite and >= 0"),
+        (("--depth", "2", "--steps", "1", "--device", "gpu7"), "unknown device 'gpu7'; this machine has: cpu"),
+        (("--depth", "2", "--steps", "1", "--device", "cuda:7"), "device 'cuda:7' is not on this machine"),
     ]:
         out = run_cli("train", *args)
         assert out.returncode == 2

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from .data import DATASETS
 from .errors import ConfigError
 from .models import check_model_args
+from .models.tower import FLOAT32_MAX
 
 SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
@@ -115,11 +116,11 @@ with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTun
         budget = self.epochs if self.epochs is not None else self.steps
         if not _is_int(budget) or budget < 1:
             raise ConfigError(f"epochs/steps must be an integer >= 1; got {budget!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr must be a finite number > 0; got {self.lr}")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= FLOAT32_MAX):
+            raise ConfigError(f"lr must be a number > 0 that a float32 holds (at most {FLOAT32_MAX:.3g}); got {self.lr}")
         if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
             raise ConfigError(f"momentum must lie in [0, 1); got {self.momentum}")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+        if not (math.isfinite(self.weight_decay) and 0 <= self.weight_decay <= FLOAT32_MAX):
             raise ConfigError(f"weight_decay must be a finite number >= 0; got {self.weight_decay}")
         if not (math.isfinite(self.gamma) and self.gamma > 0):
             raise ConfigError(f"gamma (the multistep schedule's factor) must be a finite number > 0; got {self.gamma}")
@@ -153,7 +154,7 @@ with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTun
                               f"and start_from (the penalty run)")
         if self.mask and self.omega:
             raise ConfigError(f"mask={self.mask!r} fine-tunes without the penalty: set omega to 0 (got {self.omega})")
-        if not (math.isfinite(self.omega) and self.omega >= 0):
+        if not (math.isfinite(self.omega) and 0 <= self.omega <= FLOAT32_MAX):
             raise ConfigError(f"omega must be a finite number >= 0; got {self.omega}")
         if not 0 < self.freeze_threshold < 1:
             raise ConfigError(f"freeze_threshold must lie in (0, 1); got {self.freeze_threshold}")
@@ -161,7 +162,7 @@ with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTun
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.alpha_lr is not None and not (math.isfinite(self.alpha_lr) and self.alpha_lr > 0):
+        if self.alpha_lr is not None and not (math.isfinite(self.alpha_lr) and 0 < self.alpha_lr <= FLOAT32_MAX):
             raise ConfigError(f"alpha_lr must be a finite number > 0, or None for lr; got {self.alpha_lr}")
         if self.eval_images is not None and (not isinstance(self.eval_images, int) or isinstance(
                 self.eval_images, bool) or self.eval_images < 1):

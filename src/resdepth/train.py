@@ -70,9 +70,23 @@ class Extension:
 
 
 def pick_device(device=None) -> torch.device:
+    """``device`` as a torch device ("auto" or None: the GPU if there is one); a name torch does not
+    know, or a GPU this machine does not have, is one ConfigError that says what exists."""
+    if isinstance(device, torch.device):
+        return device
     if device is None or device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    exists = "cpu" + (f", cuda (cuda:0 to cuda:{gpus - 1})" if gpus else "; no GPU here")
+    try:
+        picked = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"unknown device {device!r}; this machine has: {exists}") from None
+    if picked.type == "cuda" and (not gpus or (picked.index or 0) >= gpus):
+        raise ConfigError(f"device {device!r} is not on this machine; it has: {exists}")
+    if picked.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {device!r} is not supported; use one of: {exists}")
+    return picked
 
 
 def device_name(device: torch.device) -> str:

@@ -44,6 +44,9 @@ LAM_RULES = {"1": lambda n: 1.0, "1/n": lambda n: 1.0 / n, "1/sqrt(n)": lambda n
 _POWER_RULE = re.compile(r"^n\^(-?\d+(?:\.\d+)?)$")  # "n^-1.5" means n ** -1.5
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # the largest λ a float32 branch scale can hold
+
+
 def resolve_lam(lam, depth: int) -> float:
     """The branch scale lambda as a number: a float, or one of "1", "1/n", "1/sqrt(n)", "n^p"."""
     if isinstance(lam, str):
@@ -51,7 +54,10 @@ def resolve_lam(lam, depth: int) -> float:
         if rule in LAM_RULES:
             value = LAM_RULES[rule](depth)
         elif _POWER_RULE.match(rule):
-            value = depth ** float(_POWER_RULE.match(rule).group(1))
+            try:
+                value = depth ** float(_POWER_RULE.match(rule).group(1))
+            except OverflowError:
+                value = math.inf  # refused below, in one line
         else:
             try:
                 value = float(rule)
@@ -63,8 +69,9 @@ def resolve_lam(lam, depth: int) -> float:
         value = float(lam)
     else:
         raise ConfigError(f"lam must be a float or a rule string such as '1/sqrt(n)'; got {lam!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"lam must be finite and >= 0; got {lam!r}, which gives {value}")
+    if not math.isfinite(value) or value < 0 or value > FLOAT32_MAX:
+        raise ConfigError(f"lam must be finite and >= 0 (at most {FLOAT32_MAX:.3g}, a float32); got {lam!r}, which "
+                          f"gives {value:.3g} at depth {depth}")
     return value
 
 
