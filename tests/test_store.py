@@ -132,3 +132,26 @@ def test_a_tweaked_chapter_writes_to_the_scratch_store_and_reads_the_books(isola
     assert {p: p.read_bytes() for p in isolated_store.rglob("*.json")} == before
     _, untouched = setup("training_basics", "book")
     assert untouched.root == isolated_store and untouched.reads_from is None
+
+
+def test_an_unwritable_or_full_results_folder_is_refused_before_training(tmp_path, monkeypatch):
+    """Issue 15 item 5: a results path that is a file, or a disk without room, fails before the
+    run trains (it used to fail after, throwing the run away), in one line that names the path."""
+    import shutil
+    from collections import namedtuple
+
+    from resdepth.results import run_or_load
+
+    cfg = RunConfig(experiment="w", model_args=dict(depth=2, width=4), dataset="sample", steps=2)
+    trained = []
+    monkeypatch.setattr("resdepth.results.train_job", lambda *a, **k: trained.append(1))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match=f"cannot write results under {blocker}.*RESDEPTH_RESULTS") as err:
+        run_or_load(cfg, Store(blocker), progress=False)
+    assert "\n" not in str(err.value)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
+    with pytest.raises(StoreError, match="only 1 MiB free under .*free some space"):
+        run_or_load(cfg, Store(tmp_path / "full"), progress=False)
+    assert not trained

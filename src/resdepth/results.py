@@ -32,6 +32,7 @@ def run_or_load(cfg: RunConfig, store: Store | None = None, device=None, progres
     store = store or Store()
     if store.is_finished(cfg, with_weights=save_weights):
         return store.load(cfg)
+    store.check_writable([cfg.experiment])
     start_state = store.load_weights_of(cfg.start_from) if cfg.start_from else None
     record, weights = train_job(cfg.to_dict(), store.profile, store.checkpoint_path(cfg), device, progress,
                                 save_weights, checkpoint_every, start_state)
@@ -72,6 +73,8 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
     configs = list(configs)
     keep = weights_kept(configs, save_weights)
     todo = [c for c in configs if not store.is_finished(c, with_weights=keep(c))]
+    if todo:
+        store.check_writable({c.experiment for c in todo})
     if todo and progress:  # the plan before a long run: what loads, what trains, and for how long
         place = executor if executor != "auto" else auto_executor(device, len(todo))
         cpu_workers = (workers or os.cpu_count()) if place == "processes" else 1

@@ -22,7 +22,9 @@ Nothing stored is lost or trusted blindly:
 
 import hashlib
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import torch
@@ -117,6 +119,25 @@ class Store:
     def unit_checkpoint_path(self, configs) -> Path:
         """The checkpoint of a sweep's unit of work: one run's, or its stack's."""
         return self.checkpoint_path(configs[0]) if len(configs) == 1 else self.stack_checkpoint_path(configs)
+
+    def check_writable(self, experiments=(), free_bytes: int = 64 * 2**20) -> None:
+        """Before training, not after: the store's folders for ``experiments`` (and its checkpoints)
+        are directories this process can write, on a disk with ``free_bytes`` to spare (a result,
+        its weights and a checkpoint); else one StoreError that names the path and the fix."""
+        folders = [self.root, self.root / ".checkpoints", *(self.root / check_experiment_name(e) for e in experiments)]
+        for folder in folders:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                probe = folder / f".write-test-{os.getpid()}"
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as exc:
+                raise StoreError(f"cannot write results under {folder} ({exc.strerror or type(exc).__name__}); set "
+                                 f"RESDEPTH_RESULTS to a writable folder, or fix that path") from None
+        free = shutil.disk_usage(self.root).free
+        if free < free_bytes:
+            raise StoreError(f"only {free / 2**20:.0f} MiB free under {self.root}; free some space (a run needs about "
+                             f"{free_bytes / 2**20:.0f} MiB for its result, weights and checkpoint)")
 
     def sweep_temporaries(self) -> int:
         """Delete the temporary files that killed writers left behind; return how many."""
