@@ -172,3 +172,40 @@ def test_random_bytes_and_out_of_range_labels_are_one_line(tmp_path):
     write_idx_labels(folder / "train-labels-idx1-ubyte.gz", [200] * 2000)
     with pytest.raises(DataNotFoundError, match="label 200, outside the 10 classes"):
         load_dataset("sample", root=tmp_path / "second")
+
+
+def test_a_class_subset_keeps_those_classes_relabelled_with_its_own_statistics(sample):
+    from resdepth.data import class_subset
+
+    two = class_subset(sample, [7, 2])
+    assert two.num_classes == 2 and set(two.train_y.tolist()) == {0, 1} and set(two.test_y.tolist()) <= {0, 1}
+    assert len(two.train_x) == int(((sample.train_y == 7) | (sample.train_y == 2)).sum())
+    assert torch.equal(two.train_x[two.train_y == 0], sample.train_x[sample.train_y == 7])  # 7 -> 0, order kept
+    assert two.mean != sample.mean and two.name == "sample[7,2]"
+    with pytest.raises(ConfigError, match=r"classes \[10\] are not classes of sample \(0 to 9\)"):
+        class_subset(sample, [0, 10])
+
+
+def test_classes_in_a_config_are_checked_and_hash_neutral_when_empty():
+    from resdepth.config import RunConfig
+
+    base = dict(model_args=dict(depth=2), epochs=1)
+    assert RunConfig(**base).key == RunConfig(**base, classes=[]).key  # every stored key unchanged
+    assert RunConfig(**base, classes=[3, 5]).classes == (3, 5) != RunConfig(**base).classes
+    assert RunConfig(**base, classes=[3, 5]).key != RunConfig(**base, classes=[5, 3]).key
+    for bad in ([1], [2, 2], [-1, 3], ["a", "b"], 7):
+        with pytest.raises(ConfigError, match="classes must be a list of at least 2 distinct"):
+            RunConfig(**base, classes=bad)
+    cfg = RunConfig(**base, classes=[3, 5])
+    assert RunConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_run_on_a_class_subset_trains_a_head_of_that_many_classes(isolated_store):
+    from resdepth.config import RunConfig
+    from resdepth.plan import training_images
+    from resdepth.results import run_or_load
+
+    cfg = RunConfig(model_args=dict(depth=2, width=4), dataset="sample", steps=4, batch_size=32, classes=[0, 1, 2])
+    record = run_or_load(cfg, progress=False)
+    assert record["status"] == "ok" and record["final"]["test_acc"] > 0
+    assert training_images("sample", (0, 1, 2)) < training_images("sample")

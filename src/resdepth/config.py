@@ -20,7 +20,7 @@ SCHEDULES = ("constant", "cosine", "multistep")
 PROFILES = ("smoke", "book", "paper")
 HASH_NEUTRAL_DEFAULTS = {"gc_images": 0, "start_from": "", "linearize": "", "omega": 0.0, "freeze_threshold": 0.01,
                          "alpha_lr": None, "optimizer": "sgd", "precision": "auto", "eval_images": None,
-                         "mask": ""}
+                         "mask": "", "classes": []}  # classes: as to_dict writes it
 OPTIMIZERS = ("sgd", "adamw")
 LINEARIZE = ("", "channel", "layer")
 # Phase 2 of the controlled post-training protocol (resdepth.posttraining.MaskFineTuning): "" is a
@@ -57,6 +57,7 @@ class RunConfig:
     as much as 32-45 training steps of a width-16 tower); the last always uses the whole test set. ``milestones`` are the fractions of
     the run at which the ``multistep`` schedule multiplies the learning rate by ``gamma``.
     ``train_images`` limits training to the first N training images (None: all of them).
+    ``classes`` keeps only those classes of the dataset, relabelled 0 .. k-1 (``data.class_subset``).
     ``gc_images`` > 0 logs the geometric complexity (exact, on the first ``gc_images`` test
     images) at every evaluation. ``precision`` is the autocast policy (``PRECISIONS``); parameters,
     the optimizer and the loss stay in fp32 in every case. ``mask`` ("learned" or "random") makes a
@@ -95,6 +96,7 @@ with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTun
     precision: str = "auto"
     eval_images: int | None = None
     mask: str = ""
+    classes: tuple = ()
 
     def __post_init__(self):
         if self.dataset not in DATASETS:  # before the model: a wrong dataset is the likelier typo
@@ -103,6 +105,8 @@ with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTun
         args = check_model_args(self.model, dict(self.model_args))
         object.__setattr__(self, "model_args", tuple(sorted(args.items())))
         object.__setattr__(self, "milestones", tuple(float(m) for m in self.milestones))
+        if isinstance(self.classes, (list, tuple)):
+            object.__setattr__(self, "classes", tuple(self.classes))
         for name in ("lr", "momentum", "weight_decay", "gamma", "omega", "freeze_threshold"):
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.alpha_lr is not None:
@@ -147,6 +151,10 @@ with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTun
         if self.start_from and (self.start_from.count("/") != 1
                                 or not all(map(EXPERIMENT_NAME.match, self.start_from.split("/")))):
             raise ConfigError(f"start_from must be '<experiment>/<key>' of a stored run; got {self.start_from!r}")
+        if not isinstance(self.classes, tuple) or not all(_is_int(c) and c >= 0 for c in self.classes) or (
+                self.classes and (len(self.classes) < 2 or len(set(self.classes)) != len(self.classes))):
+            raise ConfigError(f"classes must be a list of at least 2 distinct class indices >= 0, or empty for all; "
+                              f"got {self.classes!r}")
         if self.mask not in MASKS:
             raise ConfigError(f"mask must be 'learned', 'random' or '' (a penalty run); got {self.mask!r}")
         if self.mask and not self.linearize:
@@ -179,6 +187,7 @@ with its linear units fixed, and no penalty (``resdepth.posttraining.MaskFineTun
         d = asdict(self)
         d["model_args"] = self.model_kwargs
         d["milestones"] = list(self.milestones)
+        d["classes"] = list(self.classes)
         return d
 
     @classmethod

@@ -266,6 +266,23 @@ def load_dataset(name: str = "fashion_mnist", root=None, imagenet_root=None, ima
     return Dataset(name=name, mean=mean, std=std, **arrays)
 
 
+def class_subset(data: Dataset, classes) -> Dataset:
+    """``data`` restricted to the images of ``classes`` (training and test), relabelled 0 .. k-1 in
+    the order given, with its own normalization constants: a k-class dataset (the difficulty
+    ladder of the linearization chapter). A class the dataset lacks is one ConfigError."""
+    classes = list(classes)
+    bad = [c for c in classes if not 0 <= c < data.num_classes]
+    if bad:
+        raise ConfigError(f"classes {bad} are not classes of {data.name} (0 to {data.num_classes - 1})")
+    relabel = torch.full((data.num_classes,), -1, dtype=torch.int64)
+    relabel[torch.tensor(classes)] = torch.arange(len(classes))
+    train, test = relabel[data.train_y] >= 0, relabel[data.test_y] >= 0
+    mean, std = _channel_stats(data.train_x[train])
+    return Dataset(name=f"{data.name}[{','.join(map(str, classes))}]", train_x=data.train_x[train],
+                   train_y=relabel[data.train_y[train]], test_x=data.test_x[test], test_y=relabel[data.test_y[test]],
+                   num_classes=len(classes), mean=mean, std=std)
+
+
 # ----------------------------------------------------------------------------- batches
 
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import RunConfig
-from .data import load_dataset
+from .data import class_subset, load_dataset
 from .models import build_model
 
 
@@ -35,6 +35,13 @@ def total_steps(cfg: RunConfig, train_images: int) -> int:
 
 
 @functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)
+def training_images(dataset: str, classes: tuple = ()) -> int:
+    """The training images of ``dataset`` (restricted to ``classes``, if any)."""
+    data = load_dataset(dataset)
+    return len(class_subset(data, classes).train_x) if classes else len(data.train_x)
+
+
 def per_run_scalars(model: str, model_args: tuple) -> frozenset:
     """The model class's ``STACKED_SCALARS`` (arguments that only scale a tensor, e.g. the tower's lam)."""
     with torch.device("meta"):  # the class only: nothing is allocated
@@ -99,8 +106,7 @@ def sweep_plan(configs, store, threads: int = 1, time_runs: bool = True, save_we
     for (model, args, batch, dataset), group in groups.items():
         todo = [c for c in group
                 if not store.is_finished(c, with_weights=keep(c))]
-        images = len(load_dataset(dataset).train_x) if todo else 0
-        steps = sum(total_steps(c, images) for c in todo)
+        steps = sum(total_steps(c, training_images(c.dataset, c.classes)) for c in todo)
         timed = todo and time_runs and not todo[0].start_from
         per_step = seconds_per_step(todo[0], threads) if timed else float("nan")
         rows.append({"model": model, "arguments": ", ".join(f"{k}={v}" for k, v in args), "batch": batch,

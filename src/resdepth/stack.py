@@ -33,11 +33,11 @@ from torch import nn
 from tqdm import tqdm
 
 from .config import RunConfig, stack_key
-from .data import DeviceLoader, eval_batches, load_dataset
+from .data import DeviceLoader, eval_batches
 from .errors import ConfigError
 from .models import build_model
 from .train import (CHECKPOINT_VERSION, autocast_policy, cpu_threads, device_name, evaluation_split, load_checkpoint,
-                    lr_factor, pick_device, rng_states, save_checkpoint, set_rng_states)
+                    lr_factor, pick_device, rng_states, run_data, save_checkpoint, set_rng_states)
 
 RUN_FIELDS = ("seed", "lr")  # config fields that may differ between the runs of a stack
 
@@ -247,7 +247,7 @@ def train_stack(configs: list, device=None, checkpoint_path=None, checkpoint_eve
     device = pick_device(device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
     precision, autocast = autocast_policy(device, cfg.precision)
-    data = load_dataset(cfg.dataset)
+    data = run_data(cfg)
     test = (data.test_x.to(device), data.test_y.to(device))
     train_x, train_y = data.train_x[: cfg.train_images].to(device), data.train_y[: cfg.train_images].to(device)
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .config import RunConfig
-from .data import DeviceLoader, eval_batches, load_dataset
+from .data import DeviceLoader, class_subset, eval_batches, load_dataset
 from .errors import ConfigError, StoreError
 from .models import build_model
 from .files import atomic_torch_save
@@ -67,6 +67,12 @@ class Extension:
 
     def summary(self, model) -> dict:
         return {}
+
+
+def run_data(cfg: RunConfig):
+    """The dataset a run trains and is tested on: ``cfg.dataset``, restricted to ``cfg.classes``."""
+    data = load_dataset(cfg.dataset)
+    return class_subset(data, cfg.classes) if cfg.classes else data
 
 
 def pick_device(device=None) -> torch.device:
@@ -264,7 +270,7 @@ def train(cfg: RunConfig, device=None, checkpoint_path=None, checkpoint_every: i
     device = pick_device(device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
     precision, autocast = autocast_policy(device, cfg.precision)
-    data = load_dataset(cfg.dataset)
+    data = run_data(cfg)
     test = (data.test_x.to(device), data.test_y.to(device))
     train_x, train_y = data.train_x[: cfg.train_images], data.train_y[: cfg.train_images]
 
