@@ -153,8 +153,12 @@ print(f"Relative difference of the logits, merged against unmerged, on {results.
 # with the mask of linear units fixed and the penalty off; accuracy interpolated at the fixed NAPL
 # points 1, 2, 3, 4, 6, 8 and 10; a random channel mask with the learned per-layer fractions as a
 # control for *what* is linearized; and a calibration that fine-tunes four nets twice as long, to
-# show whether accuracy has stopped rising. Its rules are paired t-tests over start networks: the
-# mean gap at NAPL ≤ 4, the slope of the gap against NAPL, and random-mask minus layer-wise. It is
+# show whether accuracy has stopped rising. A difficulty ladder repeats the protocol on two class
+# subsets of Fashion-MNIST (trouser vs ankle boot; the four kinds of top), as a labelled proxy for
+# the paper's CIFAR-10 < CIFAR-100 < ImageNet. Its rules are paired t-tests over start networks:
+# the mean gap at NAPL ≤ 4, the slope of the gap against NAPL, and random-mask minus layer-wise;
+# and, over the ladder, the slope of each start network's gap against its test error (at most
+# partly reproduced: a proxy). It is
 # trained in the background (`python -m resdepth sweep linearization_napl --budget book_v2`); this
 # page never trains it, and its verdicts replace the ones below once it is complete.
 

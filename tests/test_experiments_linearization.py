@@ -180,7 +180,7 @@ def test_verdicts_give_one_verdict_per_claim_listing_every_matched_napl():
 def test_verdicts_say_not_run_without_a_matched_napl():
     runs = runs_of([linearization_record("channel", 0.1, 0, 2.0, 0.8), linearization_record("layer", 1.0, 0, 9.0, 0.8)])
     verdicts = lin.verdicts(lin.Results(runs=runs, budget="hand-made"), resolve(lin.NAME, "smoke"))
-    assert [v.outcome for v in verdicts] == ["not run", "not run", "not run"]  # the third: no random-mask control
+    assert [v.outcome for v in verdicts] == ["not run"] * 4  # the last two: no ladder, no random-mask control
 
 
 def test_napls_are_recomputed_from_the_stored_fractions_under_todays_convention(monkeypatch):
@@ -204,7 +204,8 @@ def test_book_v2_is_the_protocol_planned_before_its_runs_and_reuses_the_first_st
     """book_v2 (issue 13): 3 start networks x 2 seeds, penalty 1 epoch then 2 epochs of fine-tuning,
     7 omegas per granularity, a random mask per channel-wise run, a 4-epoch calibration."""
     v1, v2 = resolve(lin.NAME, "book"), resolve(lin.NAME, "book", budget="book_v2")
-    runs = lin.configs(v2)
+    everything = lin.configs(v2)
+    runs = [c for c in everything if not c.classes]  # all ten classes; the ladder's rungs are checked below
     starts = [c for c in runs if not c.start_from]
     assert [s.seed for s in starts] == [0, 1, 2] and starts[0].key == lin.configs(v1)[0].key
     penalties = [c for c in runs if c.linearize and not c.mask]
@@ -216,6 +217,13 @@ def test_book_v2_is_the_protocol_planned_before_its_runs_and_reuses_the_first_st
     shared = {c.key for c in lin.configs(v1)} & {c.key for c in penalties}
     assert len(shared) == 2 * 14  # every omega of book_v2 was in the first grid
     assert lin.missing_parts(v2) == ["CIFAR-100/ImageNet", "RepVGG-A2 at full width", "60 post-training epochs"]
+    # the difficulty ladder: 3 start networks per class subset, one seed, no random masks or calibration
+    for classes in ([1, 9], [0, 2, 4, 6]):
+        rung = [c for c in everything if c.classes == tuple(classes)]
+        assert sorted(c.seed for c in rung if not c.start_from) == [0, 1, 2]
+        assert len(rung) == 3 + 3 * 14 * 2 and {c.mask for c in rung if c.mask} == {"learned"}
+        assert all(c.seed == 0 for c in rung if c.start_from)
+    assert sum(not c.classes for c in runs) == 3 + 3 * 2 * (14 + 14 + 7) + 4
 
 
 def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_verdict(isolated_store):
@@ -225,7 +233,8 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     settings = {**resolve(lin.NAME, "smoke"), "start_seeds": [0, 1], "seeds": [0], "finetune_epochs": 1,
                 "post_train_images": 128, "omegas": {"channel": [0.1, 3.0], "layer": [1.0, 1e4]},
                 "random_masks": True, "napl_points": [1, 2, 4, 8],
-                "calibration": {"epochs": 2, "eval_every": 1, "omegas": {"channel": [3.0]}}}
+                "calibration": {"epochs": 2, "eval_every": 1, "omegas": {"channel": [3.0]}},
+                "ladder": {"trouser vs ankle boot": [1, 9]}, "ladder_seeds": [0]}
     settings["alpha_lr"] = 0.5  # a few steps must move slopes to 1
     store = Store(profile="smoke")
     records = sweep(lin.configs(settings), store, progress=False, executor="local")
@@ -233,7 +242,8 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     results = lin.protocol_results(settings, store)
     assert results.missing == 0 and len(results.runs) == 2 * (4 + 2) + 1
     assert set(results.runs["arm"]) == {"channel", "layer", "random"}
+    assert sorted(results.start_errors.index) == [0, 1] and results.start_errors.between(0, 1).all()
     assert len(results.calibration) == 1 and len(results.history) > 2  # the curve of the longer phase 2
-    verdicts = lin.protocol_verdicts(results, settings)
+    verdicts = lin.protocol_verdicts(results, settings, store)
     assert [v.claim for v in verdicts] == list(lin.CLAIMS)
     assert all(v.outcome in ("inconclusive", "not run", "partly reproduced", "not reproduced") for v in verdicts)

@@ -186,3 +186,24 @@ def test_protocol_runs_find_each_fine_tunings_start_network_and_omega():
         assert row["start"] == by_ref[penalty.start_from].seed and row["omega"] == penalty.omega
         assert row["arm"] == {"learned": c.linearize, "random": "random"}[c.mask]
     assert table["status"].tolist().count("diverged") == 1 and table["test_acc"].isna().sum() == 1
+
+
+def ladder(gaps_by_level: dict) -> pd.DataFrame:
+    """{level: (error, [gap per start network])} as ``rule_difficulty`` takes it."""
+    return pd.DataFrame([{"level": level, "start": s, "error": error + 0.001 * s, "gap": gap}
+                         for level, (error, gaps) in gaps_by_level.items() for s, gap in enumerate(gaps)])
+
+
+def test_difficulty_rule_regresses_the_gap_on_the_start_networks_error():
+    harder_bigger = ladder({"easy": (0.01, [0.000, 0.004, 0.002]), "tops": (0.2, [0.02, 0.025, 0.03]),
+                            "all": (0.1, [0.01, 0.012, 0.015])})
+    v = mn.rule_difficulty(harder_bigger, CLAIM, "b", "a proxy")
+    assert v.outcome == "partly reproduced"  # supported, capped: a class-subset proxy
+    assert "easy: +0.20 (error 1.1 %)" in v.ours and "over 9 start networks in 3 levels" in v.statistic
+    assert mn.rule_difficulty(harder_bigger, CLAIM, "b").outcome == "reproduced"
+    harder_smaller = harder_bigger.assign(gap=-harder_bigger["gap"])
+    assert mn.rule_difficulty(harder_smaller, CLAIM, "b").outcome == "not reproduced"
+    flat = ladder({"easy": (0.01, [0.01, -0.01, 0.0]), "all": (0.1, [0.0, 0.01, -0.01])})
+    assert mn.rule_difficulty(flat, CLAIM, "b").outcome == "inconclusive"
+    one_level = ladder({"all": (0.1, [0.01, 0.02, 0.03])})
+    assert mn.rule_difficulty(one_level, CLAIM, "b").outcome == "not run"

@@ -304,7 +304,7 @@ def post_train_config(start, granularity: str, omega: float, epochs: int, lr: fl
         dataset=start.dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adamw",
         weight_decay=weight_decay, schedule="cosine", augment=start.augment, seed=seed, eval_every=eval_every,
         train_images=train_images, start_from=f"{start.experiment}/{start.key}", linearize=granularity,
-        omega=float(omega), freeze_threshold=freeze_threshold, alpha_lr=alpha_lr,
+        omega=float(omega), freeze_threshold=freeze_threshold, alpha_lr=alpha_lr, classes=start.classes,
     )
 
 

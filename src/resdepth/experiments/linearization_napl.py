@@ -110,6 +110,10 @@ BUDGETS = {
         calibration={"epochs": 4,  # phase 2 twice as long, for start 0 and seed 0: has accuracy stopped rising?
                      "eval_every": 117,  # steps between evaluations of those runs (4 per epoch): the curve
                      "omegas": {"channel": [0.1, 1.0], "layer": [3.0, 30.0]}},  # NAPL about 4 and 1-2 in each
+        ladder={"trouser vs ankle boot": [1, 9],  # a difficulty ladder of class subsets (a proxy for the paper's
+                "tops: T-shirt, pullover, coat, shirt": [0, 2, 4, 6]},  # datasets); all 10 classes are the above
+        ladder_seeds=[0],  # post-training seeds per start network on each subset (3 start networks, no random
+        #                    masks, no calibration)
     ),
     "paper": dict(
         dataset="cifar100",  # CIFAR-100, 50,000 training images, 32x32 colour
@@ -137,9 +141,12 @@ CLAIMS = {
         "RepVGG-A2: higher on CIFAR-100 at NAPL 3 to 5, error bars not overlapping; higher on ImageNet below NAPL 12",
     ),
     "lin_gap_trend": (
-        "**ResNets Are Deeper**: the gap between channel-wise and layer-wise linearization grows as NAPL falls, "
-        "and with the difficulty of the dataset",
-        "ImageNet: the gap grows as NAPL falls below 12; larger on harder data (ImageNet > CIFAR-100 > CIFAR-10)",
+        "**ResNets Are Deeper**: the gap between channel-wise and layer-wise linearization grows as NAPL falls",
+        "ImageNet: the gap grows as NAPL falls below 12",
+    ),
+    "lin_gap_difficulty": (
+        "**ResNets Are Deeper**: the gap between channel-wise and layer-wise linearization is larger on harder data",
+        "ImageNet > CIFAR-100 > CIFAR-10 (a larger gap on harder data)",
     ),
     "lin_random_mask": (
         "**The variable-depth reading**: a random channel mask with the learned per-layer linear fractions (variable "
@@ -198,8 +205,18 @@ def is_protocol(settings: dict) -> bool:
     return "finetune_epochs" in settings
 
 
+def ladder_settings(settings: dict, classes: list) -> dict:
+    """The protocol's settings on one rung of the difficulty ladder: those ``classes``, the
+    ladder's post-training seeds, no random masks and no calibration."""
+    return {**settings, "classes": tuple(classes), "seeds": settings["ladder_seeds"], "random_masks": False,
+            "calibration": {}}
+
+
 def configs(settings: dict) -> list:
-    return mn.protocol_configs(settings, NAME) if is_protocol(settings) else study_configs(settings, NAME)
+    if not is_protocol(settings):
+        return study_configs(settings, NAME)
+    return mn.protocol_configs(settings, NAME) + [
+        c for classes in settings["ladder"].values() for c in mn.protocol_configs(ladder_settings(settings, classes), NAME)]
 
 
 # ----------------------------------------------------------------------------- tables
@@ -523,6 +540,7 @@ class ProtocolResults:
     gaps: pd.DataFrame  # channel minus layer-wise per start network and point
     calibration: pd.DataFrame  # the calibration's accuracy after phase 2 and after the longer phase 2
     history: pd.DataFrame  # the calibration runs' evaluations: the phase-2 curve
+    start_errors: pd.Series  # test error of each start network, by start seed
     budget: str  # one line: nets, data, epochs, seeds, device, hours
     stored: int  # runs stored so far
     missing: int  # runs not stored yet
@@ -545,6 +563,8 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
     return ProtocolResults(
         runs=runs, at_points=at_points, gaps=mn.gaps_by_start(at_points),
         calibration=mn.calibration_gains(runs, epochs, longer), history=history,
+        start_errors=pd.Series({r["config"]["seed"]: 1 - r["final"]["test_acc"] for r in records
+                                if not r["config"].get("linearize") and r["status"] == "ok"}, dtype=float),
         budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks x "
                 f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
                 f"{settings['finetune_epochs']} (fine-tuning) epochs, "
@@ -553,7 +573,20 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
         stored=len(cfgs) - missing, missing=missing)
 
 
-def protocol_verdicts(results: ProtocolResults, settings: dict) -> list:
+def ladder_table(results: ProtocolResults, settings: dict, store) -> pd.DataFrame:
+    """One line per start network of every rung of the difficulty ladder, all classes included:
+    level, start seed, its test error, and its mean gap at NAPL points <= ``matched_napl.LOW_NAPL``."""
+    levels = [("all 10 classes", results)] + [
+        (name, protocol_results(ladder_settings(settings, classes), store)) for name, classes in settings["ladder"].items()]
+    rows = []
+    for name, level in levels:
+        gaps = mn.per_start_mean(level.gaps)
+        rows += [{"level": name, "start": start, "error": level.start_errors.get(start, math.nan), "gap": gap}
+                 for start, gap in gaps.items()]
+    return pd.DataFrame(rows, columns=["level", "start", "error", "gap"])
+
+
+def protocol_verdicts(results: ProtocolResults, settings: dict, store=None) -> list:
     """The chapter's claims judged by the protocol's rules (``matched_napl.rule_*``); each names
     the parts of the paper's setting not reached, and phase 2 not settled where the calibration
     says so."""
@@ -561,9 +594,12 @@ def protocol_verdicts(results: ProtocolResults, settings: dict) -> list:
     missing = missing_parts(settings)
     settled = mn.settled_note(results.calibration, epochs, longer)
     missing = ", ".join(missing + ([settled] if settled else []))
-    trend_missing = f"{missing}, the ordering by dataset difficulty (one dataset)"
     return [mn.rule_matched_gap(results.gaps, CLAIMS["lin_matched_gap"], results.budget, missing),
-            mn.rule_gap_trend(results.gaps, CLAIMS["lin_gap_trend"], results.budget, trend_missing),
+            mn.rule_gap_trend(results.gaps, CLAIMS["lin_gap_trend"], results.budget, missing),
+            mn.rule_difficulty(ladder_table(results, settings, store) if store is not None else
+                               pd.DataFrame(columns=["level", "start", "error", "gap"]), CLAIMS["lin_gap_difficulty"],
+                               results.budget, f"{missing}, CIFAR-10/CIFAR-100/ImageNet (Fashion-MNIST class subsets, "
+                                               "a proxy)"),
             mn.rule_random_mask(results.at_points, results.runs, CLAIMS["lin_random_mask"], results.budget, epochs,
                                 missing)]
 
@@ -631,7 +667,10 @@ def verdicts(results: Results, settings: dict) -> list:
             f"Spearman rho = {rho:+.2f}, permutation p = {p:.2g}, over {n} matched NAPLs (means over {seeds} "
             f"seed(s))" if rho == rho else
             f"no rank correlation from {n} matched NAPL(s) (fewer than 3, or one value repeated): no test possible",
-            f"{missing}, the ordering by dataset difficulty (one dataset)"))
+            missing))
+    text, paper = CLAIMS["lin_gap_difficulty"]
+    out.append(not_run("lin_gap_difficulty", text, paper, budget, "the protocol's difficulty ladder "
+                       "(matched_napl.rule_difficulty)", "this budget trains on one dataset (book_v2 runs the ladder)"))
     text, paper = CLAIMS["lin_random_mask"]
     out.append(not_run("lin_random_mask", text, paper, budget, "random-mask control of the controlled protocol "
                        "(matched_napl.rule_random_mask)", "this budget has no random-mask control (book_v2 runs it)"))

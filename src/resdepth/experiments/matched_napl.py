@@ -51,7 +51,7 @@ def start_configs(settings: dict, experiment: str) -> list:
         RunConfig(experiment=experiment, model=settings["start_model"], model_args=settings["start_args"],
                   dataset=settings["dataset"], epochs=settings["epochs"], batch_size=settings["batch_size"],
                   lr=settings["lr"], momentum=0.9, weight_decay=settings["weight_decay"], schedule="cosine",
-                  seed=seed)
+                  seed=seed, classes=settings.get("classes", ()))
         for seed in settings["start_seeds"]
     ]
 
@@ -291,6 +291,40 @@ def rule_random_mask(at_points: pd.DataFrame, runs: pd.DataFrame, claim: tuple, 
     return Verdict("lin_random_mask", text, paper, ours, budget, outcome, rule,
                    f"random minus layer: {test.describe(100, ' points')} over {test.n} start network(s); learned minus "
                    f"random: {against.describe(100, ' points')}", missing)
+
+
+def rule_difficulty(levels: pd.DataFrame, claim: tuple, budget: str, missing: str = "") -> Verdict:
+    """The gap is larger on harder data, on a ladder of class subsets of one dataset (a proxy for
+    the paper's CIFAR-10 < CIFAR-100 < ImageNet; written 2026-12-03, before its runs).
+
+    ``levels``: one line per start network of every level (columns level, start, error: the start
+    network's test error, gap: its mean gap at NAPL points <= ``LOW_NAPL``, as ``rule_matched_gap``).
+    Statistic: the least-squares slope of the gap against the start network's error over every
+    start network of every level, with its two-sided t-test (``scipy.stats.linregress``):
+    - reproduced: slope > 0 and p < ``ALPHA`` (capped to partly reproduced: a proxy, ``missing``);
+    - not reproduced: slope < 0 and p < 0.05;
+    - inconclusive: otherwise, or fewer than 2 levels or 3 start networks.
+    """
+    text, paper = claim
+    rule = (f"least-squares slope of each start network's mean gap at NAPL <= {LOW_NAPL:g} against its test error, "
+            f"over the start networks of every level of the ladder, t-test: > 0 with p < {ALPHA} reproduced (a proxy: "
+            f"at most partly), < 0 with p < {ALPHA} not reproduced, else inconclusive")
+    levels = levels.dropna(subset=["gap", "error"])
+    if levels["level"].nunique() < 2 or len(levels) < 3:
+        return not_run("lin_gap_difficulty", text, paper, budget, rule,
+                       "fewer than 2 levels of the ladder, or 3 start networks, with a gap at low NAPL")
+    from scipy import stats
+
+    fit = stats.linregress(levels["error"], levels["gap"])
+    outcome = "inconclusive"
+    if fit.pvalue < ALPHA:
+        outcome = "reproduced" if fit.slope > 0 else "not reproduced"
+    means = levels.groupby("level", sort=False)[["error", "gap"]].mean()
+    ours = "mean gap at NAPL <= {:g}, points, by level (start networks' test error): ".format(LOW_NAPL) + "; ".join(
+        f"{level}: {100 * row.gap:+.2f} (error {100 * row.error:.1f} %)" for level, row in means.iterrows())
+    return Verdict("lin_gap_difficulty", text, paper, ours, budget, outcome, rule,
+                   f"slope {fit.slope:+.3f} points of gap per point of error, p = {fit.pvalue:.2g}, over {len(levels)} "
+                   f"start networks in {levels['level'].nunique()} levels", missing)
 
 
 def learned_minus_random(runs: pd.DataFrame, epochs: int) -> pd.Series:
