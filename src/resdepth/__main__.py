@@ -4,6 +4,7 @@
     python -m resdepth sweep table1_depth_scaling --profile paper --executor ray --address auto
     python -m resdepth sweep table1_depth_scaling --budget book_v2     # a chapter's next book budget
     python -m resdepth plan table1_depth_scaling --budget book_v2      # what it would train, and for how long
+    python -m resdepth remake --count 2                                 # re-train 2 stored runs and compare
 
 ``train`` trains one run through the results store (a finished run is loaded, not re-run), shows
 a progress bar, and prints the final test accuracy. ``sweep`` runs a chapter's whole grid (the
@@ -91,6 +92,11 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--threads", type=int, default=1, help="threads per run for the timing (default 1: one per worker)")
     r = sub.add_parser("report", help="print the reproduction report's table, built from every chapter's CLAIMS")
     r.add_argument("--write", metavar="PATH", help="replace the list-table of this markdown page with it")
+    m = sub.add_parser("remake", help="re-train a random sample of stored runs from their configs and compare")
+    m.add_argument("--profile", default="book", help="the store whose runs are checked: smoke, book or paper")
+    m.add_argument("--count", type=int, default=2, help="how many runs (default 2)")
+    m.add_argument("--seed", type=int, default=0, help="seeds the draw of the runs (default 0)")
+    m.add_argument("--max-steps", type=int, default=2000, help="only runs of at most this many steps (default 2000)")
     return p
 
 
@@ -107,6 +113,17 @@ def run_report(args) -> int:
         print(f"wrote the reproduction report's table into {args.write}")
     else:
         print(report_markdown(), end="")
+    return 0
+
+
+def run_remake(args) -> int:
+    from .remake import remake
+
+    if args.count < 1 or args.max_steps < 1:
+        raise ConfigError(f"--count and --max-steps must be >= 1; got {args.count} and {args.max_steps}")
+    table = remake(Store(profile=args.profile), args.count, args.seed, args.max_steps, progress=True)
+    print(table.to_string(index=False) if len(table) else f"no stored {args.profile} run of at most "
+          f"{args.max_steps} steps that starts from nothing")
     return 0
 
 
@@ -144,9 +161,9 @@ MODEL_FLAGS = {"depth": "depth", "width": "width", "lam": "lam", "batchnorm": "b
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if args.command in ("sweep", "report", "plan"):
+    if args.command in ("sweep", "report", "plan", "remake"):
         try:
-            return {"sweep": run_sweep, "report": run_report, "plan": run_plan}[args.command](args)
+            return {"sweep": run_sweep, "report": run_report, "plan": run_plan, "remake": run_remake}[args.command](args)
         except ResdepthError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
