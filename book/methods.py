@@ -164,6 +164,16 @@ glue("tab-methods-provenance", pd.DataFrame({
 #
 # **Where and with what.** The devices, software and code versions in the runs' provenance.
 # ```
+#
+# **Re-making a stored run.** A run is named by the hash of its config. On the CPU every run trains
+# on one intra-op thread whichever executor runs it, since CPU results depend on the thread count
+# (reductions split differently), and its provenance and checkpoints record that count. A run
+# re-trained from its config with the same code, torch build, CPU and thread count is bit-identical
+# to the stored one (`tests/test_remake.py`, `tests/test_executors.py`). Elsewhere the two
+# trajectories drift apart, as any two chaotic ones do; `python -m resdepth remake --count N`
+# re-trains a random sample of the stored runs in a scratch store and reports the largest drift of
+# test accuracy, so that drift is measured, not assumed. Runs stored before 2026-12-03 were trained
+# with whatever thread count their executor had; their provenance says which.
 
 # %% [markdown]
 # ## What the `paper` profile would need on a GPU
