@@ -209,3 +209,55 @@ def test_a_run_on_a_class_subset_trains_a_head_of_that_many_classes(isolated_sto
     record = run_or_load(cfg, progress=False)
     assert record["status"] == "ok" and record["final"]["test_acc"] > 0
     assert training_images("sample", (0, 1, 2)) < training_images("sample")
+
+
+# ----------------------------------------------------------------------------- the CIFAR path (paper profile)
+
+
+def write_cifar(root, name: str, per_batch: int = 6) -> None:
+    """A few random images in torchvision's own on-disk layout of ``name`` (pickled batches and meta)."""
+    import pickle
+
+    import numpy as np
+    import torchvision.datasets.cifar as cifar
+
+    cls = {"cifar10": cifar.CIFAR10, "cifar100": cifar.CIFAR100}[name]
+    classes = 10 if name == "cifar10" else 100
+    label_key = "labels" if name == "cifar10" else "fine_labels"
+    folder = root / name / cls.base_folder
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for file_name, _ in cls.train_list + cls.test_list:
+        batch = {"data": rng.integers(0, 256, (per_batch, 3 * 32 * 32), dtype=np.uint8),
+                 label_key: [int(x) for x in rng.integers(0, classes, per_batch)]}
+        (folder / file_name).write_bytes(pickle.dumps(batch))
+    meta = {cls.meta["key"]: [f"class {i}" for i in range(classes)]}
+    (folder / cls.meta["filename"]).write_bytes(pickle.dumps(meta))
+
+
+@pytest.mark.parametrize("name, classes, train_batches", [("cifar10", 10, 5), ("cifar100", 100, 1)])
+def test_the_cifar_loader_reads_torchvisions_layout_and_caches_it(tmp_path, monkeypatch, name, classes,
+                                                                 train_batches):
+    import torchvision.datasets.cifar as cifar
+
+    monkeypatch.setattr(cifar, "check_integrity", lambda *args, **kwargs: True)  # our files have no official md5
+    write_cifar(tmp_path, name)
+    data = load_dataset(name, root=tmp_path)
+    assert data.train_x.shape == (6 * train_batches, 3, 32, 32) and data.test_x.shape == (6, 3, 32, 32)
+    assert data.train_x.dtype == torch.uint8 and data.train_y.dtype == torch.int64
+    assert data.num_classes == classes and int(data.train_y.max()) < classes and data.in_channels == 3
+    assert (tmp_path / "cache" / f"{name}.pt").is_file()
+    again = load_dataset(name, root=tmp_path)  # from the cache, keyed by the source files
+    assert torch.equal(again.train_x, data.train_x) and again.mean == data.mean
+
+
+def test_a_missing_cifar_folder_is_one_line_that_says_where_to_put_it(tmp_path, monkeypatch):
+    import torchvision.datasets.cifar as cifar
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(cifar, "download_and_extract_archive", offline)
+    with pytest.raises(DataNotFoundError, match=f"cifar10 is not in {tmp_path / 'cifar10'}.*copy torchvision's") as err:
+        load_dataset("cifar10", root=tmp_path)
+    assert "\n" not in str(err.value)
