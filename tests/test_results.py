@@ -183,3 +183,22 @@ def test_dependency_stages_order_runs_after_the_runs_they_start_from():
     # a start already stored (not to do) still puts its followers one stage later than the roots
     assert dependency_stages([tuned, penalty], everything) == [[penalty], [tuned]]
     assert dependency_stages([tuned], [tuned]) == [[tuned]]  # its start is not in the sweep: stored already
+
+
+def test_a_run_from_uncommitted_code_stores_the_difference_beside_its_result():
+    """Issue 15 item 9: provenance holds the diff of src/ against the commit, untracked files too."""
+    import subprocess
+
+    from resdepth.files import REPO_ROOT
+    from resdepth.jobs import git_commit
+
+    if subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    probe = REPO_ROOT / "src" / "resdepth" / "_uncommitted_probe.py"
+    probe.write_text("PROBE = 'an uncommitted line'\n")
+    try:
+        code = git_commit()
+    finally:
+        probe.unlink()
+    assert code["git_dirty_src"] is True and "+PROBE = 'an uncommitted line'" in code["git_src_diff"]
+    assert "_uncommitted_probe.py" in code["git_src_diff"]

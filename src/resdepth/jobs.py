@@ -72,16 +72,25 @@ def extensions_for(cfg: RunConfig, start_state: dict | None) -> list:
 
 
 def git_commit() -> dict:
-    def git(*args):
+    """The code that trains: the commit, whether ``src/`` differs from it, and if so the difference
+    itself (``git_src_diff``: the diff of tracked files and the untracked ones in full), so that a
+    result trained from uncommitted code can still be re-made (issue 15)."""
+    def git(*args, strip=True):
         out = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() if out.returncode == 0 else None
+        # git diff --no-index exits 1 when the files differ: its output is still the diff
+        ok = out.returncode == 0 or (args[:2] == ("diff", "--no-index") and out.returncode == 1)
+        return (out.stdout.strip() if strip else out.stdout) if ok else None
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src")) if commit else None
+        if not commit:
+            return {"git_commit": "unknown", "git_dirty_src": None}
+        diff = git("diff", "HEAD", "--", "src", strip=False) or ""
+        for path in filter(None, (git("ls-files", "--others", "--exclude-standard", "--", "src") or "").splitlines()):
+            diff += git("diff", "--no-index", "--", "/dev/null", path, strip=False) or ""
     except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    return {"git_commit": commit or "unknown", "git_dirty_src": dirty}
+        return {"git_commit": "unknown", "git_dirty_src": None}
+    return {"git_commit": commit, "git_dirty_src": bool(diff), **({"git_src_diff": diff} if diff else {})}
 
 
 def driver_command() -> str:
