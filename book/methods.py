@@ -79,6 +79,21 @@ def describe_model(config):
     return config["model"] + (f" ({extra})" if extra else "")
 
 
+def launcher(command: str) -> str:
+    """How a run was started, from its provenance: the package's entry points, or a script outside
+    the repository (named, so it is marked as such)."""
+    words = command.split()
+    if not words:
+        return "unknown"
+    if words[0] == "__main__.py":
+        return "python -m resdepth " + (words[1] if len(words) > 1 else "")
+    if words[0] in ("ipykernel_launcher.py", "papermill"):
+        return "a chapter notebook"
+    if words[0] == "-c":
+        return "a python -c command (outside the repository)"
+    return f"script {words[0]} (outside the repository)"
+
+
 runs = pd.DataFrame([
     {
         "experiment": r["config"]["experiment"],
@@ -96,11 +111,13 @@ runs = pd.DataFrame([
         "torch": r["provenance"]["torch"],
         "python": r["provenance"]["python"],
         "commit": (r["provenance"].get("git_commit") or "unknown")[:8],
+        "src modified": bool(r["provenance"].get("git_dirty_src")),
+        "launched by": launcher(r["provenance"].get("command", "")),
         "date": r["provenance"]["date"][:10],
     }
     for r in records
 ])
-# which budget names each run: the book's, a next book budget being trained (book_v2), or neither
+# (launcher is defined above the table) which budget names each run: the book's, a next book budget being trained (book_v2), or neither
 budget_of_run = {}
 for name, module in EXPERIMENTS.items():
     for budget in ("book", "book_v2"):
@@ -148,6 +165,8 @@ glue("tab-methods-provenance", pd.DataFrame({
     "commits": by_experiment["commit"].agg(lambda c: joined(c) if c.nunique() <= 3
                                            else f"{c.nunique()} commits: {', '.join(sorted(set(c))[:2])}, …"),
     "dates": by_experiment["date"].agg(lambda d: f"{d.min()} to {d.max()}" if d.min() != d.max() else d.min()),
+    "launched by": by_experiment["launched by"].agg(lambda c: "; ".join(f"{k}: {v}" for k, v in c.value_counts().items())),
+    "runs from modified src": by_experiment["src modified"].sum(),
 }), display=False)
 
 # %% [markdown]
@@ -162,7 +181,12 @@ glue("tab-methods-provenance", pd.DataFrame({
 # ```{glue:figure} tab-methods-provenance
 # :name: "tab-methods-provenance"
 #
-# **Where and with what.** The devices, software and code versions in the runs' provenance.
+# **Where and with what.** The devices, software and code versions in the runs' provenance; how
+# each experiment's runs were launched (the package's entry points, a chapter notebook, or a script
+# outside the repository, which is named: such a script only ordered calls of
+# `resdepth.results.sweep`, but it is not in the repository); and how many runs were trained from a
+# `src/` with uncommitted changes (since 2026-12-03 such a run stores the difference in its
+# provenance).
 # ```
 #
 # **Re-making a stored run.** A run is named by the hash of its config. On the CPU every run trains
