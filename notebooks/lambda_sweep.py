@@ -168,7 +168,7 @@ show("tab-lambda-sweep-summary", results["summary"].round(4))
 # %% tags=["hide-input", "remove-output"]
 fig = lambda_sweep.plot_divergence(results["threshold_runs"], order)
 show("fig-lambda-divergence", fig)
-show("tab-lambda-thresholds", results["thresholds"])
+show("tab-lambda-thresholds", lambda_sweep.thresholds_for_page(results["thresholds"]))
 
 # %% [markdown]
 # ```{glue:figure} fig-lambda-divergence

@@ -320,6 +320,15 @@ def run(settings: dict, store) -> dict:
             "budget": budget_line(settings, records + threshold_records)}
 
 
+def thresholds_for_page(thresholds: pd.DataFrame) -> pd.DataFrame:
+    """``threshold_by_width`` for the page: width, the threshold λ (or that there is none), and the
+    λ that diverged in some seed."""
+    if not len(thresholds):
+        return pd.DataFrame({"note": ["this budget has no divergence sweep"]})
+    return pd.DataFrame({"width": thresholds["width"], "threshold λ": thresholds["threshold"],
+                         "λ that diverged (in some seed)": thresholds["diverged"]})
+
+
 # ----------------------------------------------------------------------------- figures
 
 
