@@ -19,7 +19,7 @@ from tqdm import tqdm
 from .config import RunConfig, check_experiment_name
 from .errors import ConfigError
 from .executors import EXECUTORS, auto_executor, run_elsewhere
-from .jobs import driver_command, train_job, train_unit
+from .jobs import driver_command, run_threads, train_job, train_unit
 from .plan import plan_text, sweep_plan, weights_kept
 from .stack import group_stacks
 from .store import Store
@@ -34,8 +34,9 @@ def run_or_load(cfg: RunConfig, store: Store | None = None, device=None, progres
         return store.load(cfg)
     store.check_writable([cfg.experiment])
     start_state = store.load_weights_of(cfg.start_from) if cfg.start_from else None
-    record, weights = train_job(cfg.to_dict(), store.profile, store.checkpoint_path(cfg), device, progress,
-                                save_weights, checkpoint_every, start_state)
+    with run_threads(device):  # one intra-op thread on the CPU, as every executor trains (jobs.CPU_THREADS)
+        record, weights = train_job(cfg.to_dict(), store.profile, store.checkpoint_path(cfg), device, progress,
+                                    save_weights, checkpoint_every, start_state)
     return store.save(cfg, record, weights)
 
 
