@@ -235,7 +235,7 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
                 "random_masks": True, "napl_points": [1, 2, 4, 8],
                 "calibration": {"epochs": 2, "eval_every": 1, "omegas": {"channel": [3.0]}},
                 "ladder": {"trouser vs ankle boot": [1, 9]}, "ladder_seeds": [0]}
-    settings["alpha_lr"] = 0.5  # a few steps must move slopes to 1
+    settings["alpha_lr"] = 0.2  # a few steps must move slopes to 1 (at 0.5 the calibration's phase 2 explodes at chance)
     store = Store(profile="smoke")
     records = sweep(lin.configs(settings), store, progress=False, executor="local")
     assert all(r["status"] == "ok" for r in records)

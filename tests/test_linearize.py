@@ -471,8 +471,8 @@ def test_phase_two_fine_tunes_the_penalty_runs_mask_without_the_penalty(isolated
     from resdepth.results import sweep
 
     start, store = tiny_start(), Store()
-    penalty = post_train_config(start, "channel", 0.1, epochs=1, lr=0.01, train_images=128, batch_size=32,
-                                alpha_lr=0.5, eval_every=2)  # 4 steps that leave about half the units linear
+    penalty = post_train_config(start, "channel", 0.1, epochs=1, lr=0.001, train_images=128, batch_size=32,
+                                alpha_lr=0.5, eval_every=2)  # 4 steps that leave about half the units linear; at lr 0.01 phase 2 of this garbage start explodes
     learned, shuffled = fine_tune_config(penalty, "learned", 1), fine_tune_config(penalty, "random", 1)
     assert learned.start_from == f"{penalty.experiment}/{penalty.key}" and learned.omega == 0.0
     records = sweep([learned, shuffled, penalty, start], store, progress=False)  # starts trained first

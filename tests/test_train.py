@@ -248,3 +248,53 @@ def test_intermediate_evaluations_can_use_a_test_subset_and_the_last_uses_all():
     assert small(eval_images=None).key == small().key  # hash-neutral at its default
     with pytest.raises(Exception, match="eval_images must be an integer >= 1"):
         small(eval_images=0)
+
+
+def test_the_finite_divergence_rule_on_hand_made_histories():
+    from resdepth.train import exploded
+
+    chance, blown = dict(test_acc=0.1, train_loss=1e6), dict(test_acc=0.1, train_loss=2e6)
+    fine = dict(test_acc=0.8, train_loss=0.5)
+    assert exploded([fine, chance, blown], 10)  # above 10 ln 10 = 23.03, at chance, twice in a row, not falling
+    assert exploded([dict(test_acc=0.1, train_loss=24.0)] * 2, 10)  # just above the threshold, flat
+    assert not exploded([chance, fine], 10) and not exploded([chance], 10)  # once is not enough
+    assert not exploded([chance, dict(test_acc=0.16, train_loss=2e6)], 10)  # above 1.5 x chance
+    assert not exploded([chance, dict(test_acc=0.1, train_loss=23.0)], 10)  # below 10 ln 10
+    # A tiny post-training run of the tests recovering from its fused start (measured 2026-12-03):
+    # far above the threshold and at chance, but falling, so it is still training, not diverged.
+    assert not exploded([dict(test_acc=0.1, train_loss=578.86), dict(test_acc=0.12, train_loss=138.88)], 10)
+    # The same run at 10x the learning rate, whose loss grew at chance: diverged.
+    assert exploded([dict(test_acc=0.097, train_loss=6257.42), dict(test_acc=0.1, train_loss=26661.84)], 10)
+    assert exploded([dict(test_acc=0.5, train_loss=1e6)] * 2, 2)  # chance follows k: 0.5 is chance for 2 classes
+    assert not exploded([dict(test_acc=0.8, train_loss=1e6)] * 2, 2)  # above 1.5 / 2
+
+
+class ExplodedMetrics(Extension):
+    """Reports a finite, exploded training loss at chance accuracy from the second evaluation on."""
+
+    def __init__(self):
+        self.evaluations = 0
+
+    def metrics(self, model):
+        self.evaluations += 1
+        return {"train_loss": 1e20, "test_acc": 0.1} if self.evaluations >= 2 else {}
+
+
+def test_a_finite_loss_that_exploded_at_chance_ends_the_run_as_diverged():
+    record, _ = train(small(steps=40, eval_every=4), progress=False, extensions=[ExplodedMetrics()])
+    assert record["status"] == "diverged" and record["steps_done"] == 12  # evaluations 2 and 3: steps 8 and 12
+    assert "above 10 x ln(classes) and not falling, at chance test accuracy, for 2 evaluations by step 12" in record["reason"]
+    assert record["final"] is None
+
+
+def test_no_stored_book_run_marked_ok_meets_the_finite_divergence_rule(monkeypatch):
+    """The rule was adopted after the book's runs were stored (2026-12-03): none it would call
+    diverged is stored as ok, so it changes no stored result."""
+    from resdepth.train import exploded
+
+    monkeypatch.delenv("RESDEPTH_RESULTS")
+    records = [r for r in Store(profile="book").records() if r["status"] == "ok"]
+    assert records
+    for r in records:
+        assert r["config"]["dataset"] == "fashion_mnist" and not r["config"].get("classes")  # 10 classes
+        assert not any(exploded(r["history"][: i + 1], 10) for i in range(len(r["history"]))), r["key"]

@@ -37,7 +37,8 @@ from .data import DeviceLoader, eval_batches
 from .errors import ConfigError
 from .models import build_model
 from .train import (CHECKPOINT_VERSION, autocast_policy, cpu_threads, device_name, evaluation_split, load_checkpoint,
-                    lr_factor, pick_device, rng_states, run_data, save_checkpoint, set_rng_states)
+                    exploded, exploded_reason, lr_factor, pick_device, rng_states, run_data, save_checkpoint,
+                    set_rng_states)
 
 RUN_FIELDS = ("seed", "lr")  # config fields that may differ between the runs of a stack
 
@@ -322,6 +323,8 @@ def train_stack(configs: list, device=None, checkpoint_path=None, checkpoint_eve
                         entry.update(ext.metrics(models[k]))
                 entry["elapsed_s"] = wall_before + time.perf_counter() - start_time
                 histories[k].append(entry)
+                if exploded(histories[k], data.num_classes):
+                    ends[k] = ("diverged", exploded_reason(histories[k], step), step)
             loss_sum.zero_(), correct.zero_()
             count, interval = 0, [time.perf_counter(), 0]
         if checkpoint_path and step % checkpoint_every == 0 and not last:

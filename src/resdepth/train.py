@@ -6,7 +6,8 @@
   ``cfg.precision="bf16"`` (``autocast_policy``); parameters, optimizer and loss stay fp32;
 - no host syncs in the hot loop: losses accumulate on the device and are read every
   ``log_every`` steps, which is also when a non-finite loss is detected;
-- a non-finite training loss ends the run with ``status="diverged"`` (the papers leave such runs
+- a non-finite training loss, or a finite one that exploded (``exploded``), ends the run with
+  ``status="diverged"`` (the papers leave such runs
   out of their tables): a result, not a crash;
 - checkpoints (model, optimizer, schedule, RNG states, step, history) are written atomically
   every ``checkpoint_every`` steps; a killed run resumes from its last one and, on the CPU, ends
@@ -67,6 +68,30 @@ class Extension:
 
     def summary(self, model) -> dict:
         return {}
+
+
+EXPLODED_FACTOR = 10.0  # a finite training loss above this many times ln(k), the loss of a uniform guess over k
+CHANCE_FACTOR = 1.5  # classes, with test accuracy at most this many times chance (1/k),
+EXPLODED_EVALUATIONS = 2  # at this many evaluations in a row, the loss not falling between them, is a diverged run
+
+
+def exploded(history: list, num_classes: int) -> bool:
+    """The finite-divergence rule (issue 15): the last ``EXPLODED_EVALUATIONS`` evaluations all have
+    a training loss above ``EXPLODED_FACTOR`` x ln(k) and a test accuracy at most ``CHANCE_FACTOR`` / k,
+    and the loss never fell from one to the next. A run recovering from a bad start (a loss falling
+    from 579 to 139) is not diverged; one whose loss grows at chance (6.3e3 -> 2.7e4) is.
+    (A non-finite loss is caught at once, between evaluations.)"""
+    recent = history[-EXPLODED_EVALUATIONS:]
+    losses = [e["train_loss"] for e in recent]
+    return (len(recent) == EXPLODED_EVALUATIONS
+            and all(e["train_loss"] > EXPLODED_FACTOR * math.log(num_classes)
+                    and e["test_acc"] <= CHANCE_FACTOR / num_classes for e in recent)
+            and all(later >= earlier for earlier, later in zip(losses, losses[1:])))
+
+
+def exploded_reason(history: list, step: int) -> str:
+    return (f"training loss {history[-1]['train_loss']:.3g} above {EXPLODED_FACTOR:g} x ln(classes) and not falling, "
+            f"at chance test accuracy, for {EXPLODED_EVALUATIONS} evaluations by step {step}")
 
 
 def run_data(cfg: RunConfig):
@@ -329,6 +354,9 @@ def train(cfg: RunConfig, device=None, checkpoint_path=None, checkpoint_every: i
             history.append(entry)
             loss_sum.zero_(), correct.zero_()
             count, interval = 0, [time.perf_counter(), 0]
+            if exploded(history, data.num_classes):
+                status, reason = "diverged", exploded_reason(history, step)
+                break
             if any(ext.should_stop(entry) for ext in extensions):
                 reason = f"stopped by an extension at step {step}"
                 break
