@@ -256,6 +256,33 @@ def test_pages_load_nothing_from_a_cdn(built_book):
     assert (built_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
 
+VERDICT_FACTS = """
+const texts = sel => Array.from(document.querySelectorAll(sel)).map(e => e.textContent.trim());
+return {tally: texts('.verdict-tally-line .verdict-badge'),
+        badges: texts('table#tab-reproduction-report .verdict-badge'),
+        rows: document.querySelectorAll('table#tab-reproduction-report tbody tr').length};
+"""
+
+
+def verdict_problems(browser, page) -> list:
+    """The landing page and the report show the tally of outcomes (book/_ext/resdepth_verdicts.py);
+    on the report it adds up to its rows, and every row's verdict is a coloured badge."""
+    if page not in ("book/intro", "book/reproduction_report"):
+        return []
+    facts = browser.execute_script(VERDICT_FACTS)
+    if not facts["tally"]:
+        return [f"{page}: no tally of verdicts"]
+    counts = [int(t.split(" ", 1)[0]) for t in facts["tally"]]
+    if page == "book/intro":
+        return []
+    problems = []
+    if len(facts["badges"]) != facts["rows"]:
+        problems.append(f"{page}: {len(facts['badges'])} verdict badges for {facts['rows']} rows")
+    if sum(counts) != facts["rows"]:
+        problems.append(f"{page}: the tally counts {sum(counts)} verdicts, the table has {facts['rows']} rows")
+    return problems
+
+
 def test_every_page_in_a_real_browser(site, browser):
     base, requests = site
     pages = toc_pages()
@@ -310,6 +337,7 @@ def test_every_page_in_a_real_browser(site, browser):
                 if match:
                     problems.append(f"{page}: shows {what}: {text[max(0, match.start() - 80):match.end() + 80]!r}")
                     break
+        problems += verdict_problems(browser, page)
         reached = {urldefrag(href)[0] for href in facts["sidebar"] + facts["links"]}
         missing = [p for p in pages[1:] if url_of[p] not in {urldefrag(h)[0] for h in facts["sidebar"]}]
         if missing:

@@ -300,8 +300,8 @@ def run(settings: dict, store) -> dict:
         "budget_towers": (f"towers at init, width {settings['width']}, n = {min(settings['depths'])}–"
                           f"{max(settings['depths'])}, λ = 1/√n, {len(settings['seeds'])} seed(s), float64, "
                           f"{settings['images']} real Fashion-MNIST test images"),
-        "budget_linearized": (f"{len(records)} stored channel-wise post-training runs of {lin['start_model']} "
-                              f"{lin['start_args']} on {lin['dataset']}, seeds {lin['seeds']}, "
+        "budget_linearized": (f"{len(records)} stored channel-wise post-training runs of "
+                              f"{linearization_napl.start_network(lin)} on {lin['dataset']}, seeds {lin['seeds']}, "
                               f"{hours_and_devices(records) if records else 'no runs'}; null: "
                               f"{settings['null_draws']} random fraction vectors per net"),
     }
