@@ -75,3 +75,42 @@ def test_cli_sweep_bad_input_is_one_line():
         out = run_cli("sweep", *args)
         assert out.returncode == 2 and out.stderr.strip().count("\n") == 0, out.stderr
         assert out.stderr.startswith("error: " + expected), out.stderr
+
+
+def sweep_workers(pid: int) -> list:
+    """The multiprocessing workers (``spawn_main``) among the processes whose parent is ``pid``."""
+    found = []
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{child}/stat") as stat, open(f"/proc/{child}/cmdline") as cmdline:
+                parent, command = int(stat.read().rsplit(")", 1)[1].split()[1]), cmdline.read()
+        except OSError:
+            continue
+        if parent == pid and "spawn_main" in command:
+            found.append(int(child))
+    return found
+
+
+def test_ctrl_c_on_a_cli_sweep_ends_with_one_line_and_status_130(isolated_store):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a book-budget
+    sweep into a test store: one line that says how to resume, no traceback, exit status 130."""
+    import signal
+    import time
+
+    driver = subprocess.Popen([sys.executable, "-m", "resdepth", "sweep", "lambda_sweep", "--profile", "book",
+                               "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not sweep_workers(driver.pid):
+            time.sleep(0.5)  # until the worker has started
+        assert sweep_workers(driver.pid), "the sweep's worker never started"
+        time.sleep(3)  # training
+        os.killpg(driver.pid, signal.SIGINT)
+        _, err = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "interrupted: the finished runs are stored; re-run the same command to resume" in err

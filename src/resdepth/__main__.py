@@ -200,5 +200,19 @@ def main(argv=None) -> int:
     return 0
 
 
+INTERRUPTED = 130  # the shell's exit status for a run stopped by Ctrl-C (128 + SIGINT)
+
+
+def main_interruptible(argv=None) -> int:
+    """``main``, where Ctrl-C ends with one line instead of a traceback: the runs already stored
+    stay stored, and a run cut short resumes from its last checkpoint when the command is re-run."""
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        print("interrupted: the finished runs are stored; re-run the same command to resume the others "
+              "from their last checkpoints", file=sys.stderr)
+        return INTERRUPTED
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_interruptible())
