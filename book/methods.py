@@ -58,6 +58,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
+from resdepth.book import readable_table
 from resdepth.experiments import EXPERIMENTS, sweep_configs
 from resdepth.jobs import git_commit
 from resdepth.plan import gpu_hours
@@ -149,16 +150,16 @@ def training_hours(group):
 
 
 by_budget = runs.groupby(["experiment", "budget"])
-glue("tab-methods-experiments", pd.DataFrame({
+glue("tab-methods-experiments", readable_table(pd.DataFrame({
     "datasets": by_budget["dataset"].agg(joined),
     "models": by_budget["model"].agg(lambda m: joined(m.str.split(",").str[0])),
     "runs": by_budget.size(),
     "finished": by_budget["status"].agg(lambda s: int((s == "ok").sum())),
     "diverged": by_budget["status"].agg(lambda s: int((s == "diverged").sum())),
     "training (h)": by_budget.apply(training_hours, include_groups=False),
-}), display=False)
+})), display=False)
 by_experiment = runs.groupby("experiment")
-glue("tab-methods-provenance", pd.DataFrame({
+glue("tab-methods-provenance", readable_table(pd.DataFrame({
     "devices": by_experiment["device"].agg(lambda d: "; ".join(sorted(set(d)))),
     "torch": by_experiment["torch"].agg(joined),
     "python": by_experiment["python"].agg(joined),
@@ -167,7 +168,7 @@ glue("tab-methods-provenance", pd.DataFrame({
     "dates": by_experiment["date"].agg(lambda d: f"{d.min()} to {d.max()}" if d.min() != d.max() else d.min()),
     "launched by": by_experiment["launched by"].agg(lambda c: "; ".join(f"{k}: {v}" for k, v in c.value_counts().items())),
     "runs from modified src": by_experiment["src modified"].sum(),
-}), display=False)
+})), display=False)
 
 # %% [markdown]
 # ```{glue:figure} tab-methods-experiments
@@ -220,7 +221,7 @@ for name, module in EXPERIMENTS.items():
                          "GPU-hours at 30 % MFU": round(gpu_hours(paper_configs, H100_BF16, 0.30), 1),
                          "GPU-hours at 10 % MFU": round(gpu_hours(paper_configs, H100_BF16, 0.10), 1)})
 gpu_table = pd.DataFrame(gpu_rows).set_index("experiment")
-glue("tab-methods-gpu-hours", gpu_table, display=False)
+glue("tab-methods-gpu-hours", readable_table(gpu_table), display=False)
 glue("methods_gpu_hours_30", f"{gpu_table['GPU-hours at 30 % MFU'].sum():.0f}", display=False)
 
 # %% [markdown]
@@ -261,7 +262,7 @@ for notebook, module in EXPERIMENTS.items():
     profiles = module.BUDGETS
     table = pd.DataFrame({profile: {k: show(v) for k, v in settings.items()} for profile, settings in profiles.items()})
     table.index.name = "setting"
-    glue(f"tab-methods-budget-{notebook.replace('_', '-')}", table, display=False)
+    glue(f"tab-methods-budget-{notebook.replace('_', '-')}", readable_table(table), display=False)
 
 # %% [markdown]
 # ### `training_basics`
@@ -370,8 +371,7 @@ for notebook, module in EXPERIMENTS.items():
 # %% tags=["remove-input", "output_scroll"]
 columns = ["model", "dataset", "length", "lr", "seed", "status", "best test acc", "device", "wall time (min)", "commit",
            "date"]
-glue("tab-methods-runs", runs.set_index(["experiment", "run"])[columns].round({"wall time (min)": 1, "best test acc": 4,
-                                                                               "lr": 5}), display=False)
+glue("tab-methods-runs", readable_table(runs.set_index(["experiment", "run"])[columns]), display=False)
 
 # %% [markdown]
 # ```{glue:figure} tab-methods-runs
@@ -400,7 +400,7 @@ for name in packages:
 code = git_commit()
 versions["resdepth commit"] = (code["git_commit"][:12] + (" (src modified)" if code["git_dirty_src"] else "")
                                if code["git_commit"] != "unknown" else "unknown")
-glue("tab-methods-software", pd.DataFrame({"version": versions}).rename_axis("package"), display=False)
+glue("tab-methods-software", readable_table(pd.DataFrame({"version": versions}).rename_axis("package")), display=False)
 
 # %% [markdown]
 # ```{glue:figure} tab-methods-software

@@ -43,7 +43,7 @@ seeds = None
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import combinatorial_explosion
 
 settings, store = setup(combinatorial_explosion.NAME, profile, depths=depths, width=width, images=images, seeds=seeds)
@@ -52,7 +52,7 @@ growth = results["growth"]
 hue_order = list(combinatorial_explosion.RULES)
 
 # %% tags=["hide-input"]
-print(results["budget_text"])
+show_text(results["budget_text"])
 
 # %% tags=["hide-input", "remove-output"]
 grid = sns.relplot(data=growth, x="depth", y="tower_gain", hue="lam_rule", col="BN", kind="line", marker="o",

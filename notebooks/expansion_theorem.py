@@ -49,14 +49,14 @@ seeds = None
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import expansion_theorem
 
 settings, store = setup(expansion_theorem.NAME, profile, depth=depth, width=width, images=images, seeds=seeds)
 results = expansion_theorem.run(settings, store)
 
 # %% tags=["hide-input"]
-print(results["budget_text"])
+show_text(results["budget_text"])
 
 # %% [markdown]
 # ## The remainder shrinks like $\lambda^3$

@@ -47,14 +47,14 @@ eps_points = None
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import function_space
 
 settings, store = setup(function_space.NAME, profile, dim=dim, seeds=seeds, eps_min=eps_min, eps_points=eps_points)
 results = function_space.run(settings, store)
 
 # %% tags=["hide-input"]
-print(f"Budget: {results['budget']}.")
+show_text(f"Budget: {results['budget']}.")
 
 # %% [markdown]
 # ## Error of the double-width feedforward layer against ε

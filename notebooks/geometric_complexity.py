@@ -47,7 +47,7 @@ seeds = None
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import geometric_complexity
 
 settings, store = setup(geometric_complexity.NAME, profile, depth=depth, width=width, images=images, seeds=seeds)
@@ -55,7 +55,7 @@ results = geometric_complexity.run(settings, store)
 gc = results["gc"]
 
 # %% tags=["hide-input"]
-print(results["budget_text"])
+show_text(results["budget_text"])
 
 # %% tags=["hide-input", "remove-output"]
 long = gc.melt(id_vars=["activation", "seed", "λ"], value_vars=["exact", "first order"], var_name="", value_name="GC")

@@ -67,7 +67,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.lines import Line2D
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import lambda_sweep
 
 settings, store = setup(lambda_sweep.NAME, profile, dataset=dataset, depth=depth, width=width, epochs=epochs,
@@ -75,7 +75,7 @@ settings, store = setup(lambda_sweep.NAME, profile, dataset=dataset, depth=depth
 results = lambda_sweep.run(settings, store)
 
 # %% tags=["hide-input"]
-print(results["budget_text"])
+show_text(results["budget_text"])
 
 # %% [markdown]
 # ## Figure 1: learning curves

@@ -55,16 +55,16 @@ images = None  # test images used (the same for every deletion)
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import lesion_study
 
 settings, store = setup(lesion_study.NAME, profile, ks=ks, draws=draws, images=images)
 results = lesion_study.run(settings, store)
 
 # %% tags=["hide-input"]
-print(f"Budget: {results['budget']}.")
+show_text(f"Budget: {results['budget']}.")
 if results["missing"]:
-    print(f"{len(results['missing'])} towers of the λ sweep ({settings['sweep_budget']}) are not stored yet; "
+    show_text(f"{len(results['missing'])} towers of the λ sweep ({settings['sweep_budget']}) are not stored yet; "
           f"they are trained by `python -m resdepth sweep lambda_sweep --budget {settings['sweep_budget']}`.")
 
 # %% [markdown]

@@ -51,7 +51,7 @@ post_epochs = None
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import linearization_napl
 
 settings, store = setup(linearization_napl.NAME, profile, dataset=dataset, start_model=start_model, omegas=omegas,
@@ -59,7 +59,7 @@ settings, store = setup(linearization_napl.NAME, profile, dataset=dataset, start
 results = linearization_napl.run(settings, store)
 
 # %% tags=["hide-input"]
-print(results.budget_long)
+show_text(results.budget_long)
 
 # %% [markdown]
 # ## Accuracy against NAPL
@@ -138,7 +138,7 @@ show("tab-linearization-merged", results.merged.table)
 # ```
 
 # %% tags=["hide-input"]
-print(f"Relative difference of the logits, merged against unmerged, on {results.merged.images} real test images: "
+show_text(f"Relative difference of the logits, merged against unmerged, on {results.merged.images} real test images: "
       f"{results.merged.relative_error:.2e} (the zero-padding rim; the interior is exact to float precision, "
       f"tests/test_merge.py).")
 
@@ -164,7 +164,7 @@ print(f"Relative difference of the logits, merged against unmerged, on {results.
 
 # %% tags=["hide-input"]
 preview = linearization_napl.next_budget_preview(profile, store)
-print(f"book_v2: {preview.stored} of {preview.stored + preview.missing} runs stored; {preview.budget}."
+show_text(f"book_v2: {preview.stored} of {preview.stored + preview.missing} runs stored; {preview.budget}."
       if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
 
 # %% [markdown]

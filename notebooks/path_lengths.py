@@ -39,14 +39,14 @@ seed = None  # which post-training seed to show; None: the first of the profile 
 null_draws = None  # random fraction vectors per net in the null of the binomial test
 
 # %% tags=["hide-input"]
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import path_lengths
 
 settings, store = setup(path_lengths.NAME, profile, seed=seed, null_draws=null_draws)
 results = path_lengths.run(settings, store)
 
 # %% tags=["hide-input"]
-print(f"Runs: {results.budget} (chapter 'Variable depth against fixed depth'); histograms of seed {results.seed}.")
+show_text(f"Runs: {results.budget} (chapter 'Variable depth against fixed depth'); histograms of seed {results.seed}.")
 
 # %% [markdown]
 # ## Histograms against the binomial

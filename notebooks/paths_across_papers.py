@@ -48,15 +48,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import paths_across_papers
 
 settings, store = setup(paths_across_papers.NAME, profile, depths=depths, width=width, images=images, seeds=seeds)
 results = paths_across_papers.run(settings, store)
 
 # %% tags=["hide-input"]
-print(f"Budget, part 1: {results['budget_towers']} (committed sample); no training.")
-print(f"Budget, part 2: {results['budget_linearized']}.")
+show_text(f"Budget, part 1: {results['budget_towers']} (committed sample); no training.")
+show_text(f"Budget, part 2: {results['budget_linearized']}.")
 
 # %% [markdown]
 # ## 1. Do paths count the same?

@@ -40,7 +40,7 @@ post_epochs = None
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import linearization_napl, resnet56_ablation
 
 settings, store = setup(resnet56_ablation.NAME, profile, dataset=dataset, start_model=start_model, omegas=omegas,
@@ -48,9 +48,9 @@ settings, store = setup(resnet56_ablation.NAME, profile, dataset=dataset, start_
 results = resnet56_ablation.run(settings, store)
 
 # %% tags=["hide-input"]
-print(results.budget_long)
+show_text(results.budget_long)
 if settings["start_model"] != "resnet56":
-    print(f"Note: the paper starts from ResNet-56; this profile uses {settings['start_model']} (same design, "
+    show_text(f"Note: the paper starts from ResNet-56; this profile uses {settings['start_model']} (same design, "
           f"fewer blocks) to fit its budget.")
 
 # %% [markdown]

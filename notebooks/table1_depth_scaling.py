@@ -52,7 +52,7 @@ seeds = None
 # %% tags=["hide-input"]
 import seaborn as sns
 
-from resdepth.book import setup, show, show_verdicts
+from resdepth.book import setup, show, show_text, show_verdicts
 from resdepth.experiments import table1_depth_scaling
 
 settings, store = setup(table1_depth_scaling.NAME, profile, dataset=dataset, depths=depths, width=width,
@@ -60,7 +60,7 @@ settings, store = setup(table1_depth_scaling.NAME, profile, dataset=dataset, dep
 results = table1_depth_scaling.run(settings, store)
 
 # %% tags=["hide-input"]
-print(results["budget_text"])
+show_text(results["budget_text"])
 
 # %% [markdown]
 # ## Ours against the paper's
@@ -114,7 +114,7 @@ show("fig-table1-lr", grid.figure)
 show("tab-table1-diverged", results["divergences"])
 
 # %% tags=["hide-input"]
-print(results["bn_divergences"])
+show_text(results["bn_divergences"])
 
 # %% [markdown]
 # ```{glue:figure} tab-table1-diverged
@@ -155,7 +155,7 @@ if len(deep):
 else:
     shown = pd.DataFrame({"treatment": [], "best test accuracy (%)": []}).set_index("treatment")
 show("tab-table1-next-1000", shown)
-print(f"book_v2: {preview['stored']} of {preview['stored'] + preview['missing']} runs stored, {preview['compute']}."
+show_text(f"book_v2: {preview['stored']} of {preview['stored'] + preview['missing']} runs stored, {preview['compute']}."
       if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
 
 # %% tags=["hide-input", "remove-output"]

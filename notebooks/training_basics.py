@@ -44,7 +44,7 @@ lr = None
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from resdepth.book import setup, show
+from resdepth.book import setup, show, show_text
 from resdepth.experiments import training_basics
 
 settings, store = setup(training_basics.NAME, profile, dataset=dataset, depth=depth, width=width, epochs=epochs,
@@ -83,7 +83,7 @@ show("fig-basics-samples", fig)
 # trained.
 
 # %% tags=["hide-input"]
-print(results["budget_text"])
+show_text(results["budget_text"])
 
 # %% tags=["hide-input", "remove-output"]
 show("tab-basics-runs", results["provenance"])
@@ -131,7 +131,7 @@ show("fig-basics-curves", fig)
 # throughput.
 
 # %% tags=["hide-input"]
-print(results["final_text"])
+show_text(results["final_text"])
 
 # %% tags=["hide-input", "remove-output"]
 show("tab-basics-summary", results["summary"].round(4))

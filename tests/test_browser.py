@@ -185,6 +185,8 @@ return {
   visible: body.innerText,
   all_text: document.body.textContent,
   outputs: [...document.querySelectorAll('.cell_output')].map(e => e.textContent),
+  scrolling: [...document.querySelectorAll('.cell_output pre')].filter(e => e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.textContent.slice(0, 100)),
   sidebar: [...document.querySelectorAll('.bd-sidebar-primary a[href]')].map(a => a.href),
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
 };
@@ -196,6 +198,8 @@ BAD_OUTPUT = [
     (re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>"), "a raw object repr"),
     (re.compile(r"<Figure size \d+x\d+ with \d+ Axes>|<(matplotlib|seaborn)\.[\w.]+"), "a raw figure repr"),
     (re.compile(r"\bnp\.(int|uint|float|bool|str)\w*\(|\bnp\.(True|False)_\b|\btensor\(\["), "a numpy or torch scalar repr"),
+    (re.compile(r"\b[Nn]a[Nn]\b"), "a nan"),
+    (re.compile(r"\{'[^']*': "), "a raw dict"),
 ]
 
 
@@ -331,13 +335,16 @@ def test_every_page_in_a_real_browser(site, browser):
                 at = facts["visible"].index(raw)
                 problems.append(f"{page}: raw {raw!r} in the visible text: {facts['visible'][max(0, at - 60):at + 60]!r}")
         for pattern, what in BAD_OUTPUT:
-            texts = facts["outputs"] + ([facts["all_text"]] if what == "a Python traceback" else [])
+            texts = facts["outputs"] + ([facts["all_text"]] if what == "a Python traceback" else
+                                        [facts["visible"]] if what in ("a nan", "a raw dict") else [])
             for text in texts:
                 match = pattern.search(text)
                 if match:
                     problems.append(f"{page}: shows {what}: {text[max(0, match.start() - 80):match.end() + 80]!r}")
                     break
         problems += verdict_problems(browser, page)
+        problems += [f"{page}: a text output scrolls sideways (show it with resdepth.book.show_text): {text!r}"
+                     for text in facts["scrolling"]]
         reached = {urldefrag(href)[0] for href in facts["sidebar"] + facts["links"]}
         missing = [p for p in pages[1:] if url_of[p] not in {urldefrag(h)[0] for h in facts["sidebar"]}]
         if missing:

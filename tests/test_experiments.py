@@ -1,6 +1,7 @@
 """The experiment registry: every chapter has a module, budgets resolve with checked overrides, and
 every book-profile grid is exactly the set of runs stored in data/results (no orphaned hashes)."""
 
+import pandas as pd
 import pytest
 
 from resdepth.errors import ConfigError
@@ -120,3 +121,37 @@ def test_claims_read_as_plain_text_in_the_verdict_tables():
     for module in EXPERIMENTS.values():
         for text, paper in module.CLAIMS.values():
             assert "$" not in plain_text(text) + plain_text(paper) and "\\" not in plain_text(text)
+
+
+def test_show_text_displays_a_wrapping_paragraph_that_reads_as_written(monkeypatch):
+    """Budgets and notes are Markdown paragraphs (they wrap), not stdout boxes that scroll sideways;
+    Markdown and MyST characters are escaped, so the rendered text is the text."""
+    import IPython.display
+
+    from resdepth import book
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    book.show_text("Budget: fashion_mnist, lr 2**-6, $5 <b>x</b> [a](b) #1 |\n        120 runs, 2.3 h")
+    (markdown,) = shown
+    assert isinstance(markdown, IPython.display.Markdown)
+    assert markdown.data == ("Budget: fashion\\_mnist, lr 2\\*\\*-6, \\$5 \\<b\\>x\\</b\\> \\[a\\](b) \\#1 \\|  \n"
+                             "120 runs, 2.3 h")
+
+
+def test_tables_read_as_words_and_numbers_without_nan_or_index():
+    """Issue 14: no 'nan', True/False or 0..n index column on a page; big numbers separated."""
+    import math
+
+    import numpy as np
+
+    from resdepth.book import cell_text, readable_table
+
+    assert [cell_text(v) for v in (math.nan, None, np.nan, True, np.bool_(False), 1234567, np.int64(42),
+                                   0.0039062, 87.654321, 1.5e-7, "λ=1/n")] == [
+        "—", "—", "—", "yes", "no", "1,234,567", "42", "0.003906", "87.65", "1.5e-07", "λ=1/n"]
+    html = readable_table(pd.DataFrame({"lr": [0.25, math.nan], "ok": [True, False], "runs": [1200, 3]})).to_html()
+    assert "nan" not in html.lower() and "True" not in html and "1,200" in html and "—" in html
+    assert ">0<" not in html and ">1<" not in html  # no 0..n index column
+    labelled = readable_table(pd.DataFrame({"x": [1]}, index=pd.Index(["a"], name="row"))).to_html()
+    assert ">a<" in labelled  # a real index stays

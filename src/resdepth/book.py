@@ -10,7 +10,9 @@
 """
 
 import re
+from numbers import Integral, Real
 
+import numpy as np
 import pandas as pd
 
 from .experiments import EXPERIMENTS, resolve
@@ -43,16 +45,52 @@ def setup(name: str, profile: str, **parameters) -> tuple:
     return settings, store
 
 
+def cell_text(value) -> str:
+    """One table cell as a reader reads it: "—" for a missing value (never "nan"), "yes"/"no" for a
+    bool, integers with thousands separators, floats to 4 significant digits."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, Integral):
+        return f"{value:,}"
+    if isinstance(value, Real):
+        return f"{value:,.4g}"
+    return str(value)
+
+
+def readable_table(df: pd.DataFrame):
+    """A DataFrame styled for the page (``cell_text`` in every cell), without the 0..n index column."""
+    styler = df.style.format(cell_text)
+    return styler.hide(axis="index") if isinstance(df.index, pd.RangeIndex) else styler
+
+
 def show(key: str, obj) -> None:
-    """Display ``obj`` (a matplotlib figure or a DataFrame) here and glue it under ``key``."""
+    """Display ``obj`` (a matplotlib figure, a DataFrame, or a styled one) here and glue it under
+    ``key``; a DataFrame is shown as ``readable_table``."""
     import matplotlib.pyplot as plt
     from IPython.display import display
     from myst_nb import glue
 
+    if isinstance(obj, pd.DataFrame):
+        obj = readable_table(obj)
     glue(key, obj, display=False)
     display(obj)
     if isinstance(obj, plt.Figure):
         plt.close(obj)
+
+
+MARKDOWN_SPECIALS = "\\`*_[]<>$#|"  # characters a printed line must not hand to Markdown or MyST math
+
+
+def show_text(text: str) -> None:
+    """Display ``text`` (a budget, a note) as a paragraph that wraps at the page's width, where a
+    ``print`` makes a monospace box that scrolls sideways; in Jupyter, papermill's output and the
+    book alike. Markdown's special characters are escaped, so the text shows as written."""
+    from IPython.display import Markdown, display
+
+    escaped = "".join("\\" + c if c in MARKDOWN_SPECIALS else c for c in text)
+    display(Markdown("  \n".join(" ".join(line.split()) for line in escaped.splitlines())))
 
 
 # LaTeX in a claim's markdown, as plain text for table cells (MathJax does not typeset output cells)
@@ -81,7 +119,7 @@ def show_verdicts(verdicts, key: str) -> None:
     """Show the chapter's verdict table (glued as ``key``) and glue each verdict's fields."""
     from myst_nb import glue
 
-    show(key, verdict_table(verdicts).style.hide(axis="index"))
+    show(key, verdict_table(verdicts))
     for v in verdicts:
         for field, value in zip(VERDICT_FIELDS, (v.ours, v.budget, v.summary, v.statistic)):
             glue(f"{v.claim}_{field}", value, display=False)
