@@ -23,7 +23,8 @@
 # of deep ResNets {cite:p}`he2016deep` by other scalings of the branches.
 #
 # The paper trains on CIFAR-10 {cite:p}`krizhevsky2009learning`; this book's runs use Fashion-MNIST
-# {cite:p}`xiao2017fashion` at a smaller width and far fewer steps (see the budget below).
+# {cite:p}`xiao2017fashion` at width 16, for 3 epochs with 3 seeds at $n = 10$ and 100, and for 1
+# epoch with 2 seeds at two learning rates per row at $n = 1000$ (see the budget below).
 #
 # Each cell below follows the paper's rule (Appendix A.2): for each learning rate, the mean and
 # standard error over seeds of each run's best test accuracy; the cell shows the learning rate
@@ -31,11 +32,14 @@
 # learning rate left shows "—" and why. The runs, the cells and the rules that judge the claims are
 # in `resdepth.experiments.table1_depth_scaling`.
 #
-# **The stem of these runs.** The book's first tower runs, shown in this chapter, pad the stem's
-# 3×3 max pool by one pixel on every side. Flax's 'SAME' padding, which Appendix A's model uses,
-# pads 0 pixels before and 1 after on the stem's 16×16 map, and 69 % of the pooled values differ.
-# The tower now uses 'SAME' by default (`resdepth.models.tower`), and the stored runs say
-# `stem_pool: "symmetric"` in their configs. The book's next budgets are trained with 'SAME'.
+# **This budget.** It was written on 2026-12-03, with the learning-curve rule below, before any of
+# its runs, and replaced the book's first budget once complete. The first budget trained 1 epoch
+# with 2 seeds at $n = 10$ and 100 only; 1/n's best learning rate sat at the top of its grid and
+# λ = 1 without BatchNorm's at the bottom, so both grids now extend past those edges. Its stem
+# padded the 3×3 max pool by one pixel on every side, where Flax's 'SAME' padding, which Appendix
+# A's model uses, pads 0 pixels before and 1 after on the stem's 16×16 map (69 % of the pooled
+# values differ); these runs use 'SAME' (`resdepth.models.tower`). The first budget's 64 runs
+# remain in the repository's history (e.g. at commit a84787d).
 
 # %% tags=["parameters"]
 import os
@@ -126,67 +130,46 @@ show_text(results["bn_divergences"])
 # ```
 
 # %% [markdown]
-# ## The thousand-layer column, in progress
+# ## Learning curves, and whether the ranking has settled
 #
-# The book's second Table 1 budget, `book_v2`, is being trained in the background over several
-# sessions. It fixes the stem's pooling to Flax's 'SAME' padding, runs 3 seeds × 3 epochs at
-# $n = 10$ and 100 with learning-rate grids extended past the first grid's edges, and adds
-# $n = 1000$ at two learning rates per row, with 2 seeds and 1 epoch. Its grid and the rules that
-# will judge it were written on 2026-12-03, before any of its runs; the Methods page lists it. What
-# is stored so far of its $n = 1000$ column is shown here as it comes in
-# ({numref}`tab-table1-next-1000`, {numref}`fig-table1-next-1000`). It is never trained by this
-# page and judges nothing yet: the verdicts below are the first budget's.
+# A run's best accuracy is a maximum over its evaluations, so a ranking of the rows could still
+# change with longer training. {numref}`fig-table1-curves` shows the test accuracy of each row at
+# its cell's learning rate against the step, and {numref}`tab-table1-rankings` ranks the rows at
+# the last two evaluations: where 1/√n and 1/n swap places between them, the verdict on the third
+# claim calls that depth's ranking not settled.
 
 # %% tags=["hide-input", "remove-output"]
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from resdepth.experiments.common import format_cell
-
-preview = table1_depth_scaling.next_budget_preview(profile, store)
-deep = preview["cells"][preview["cells"]["depth"] == 1000] if preview and len(preview["cells"]) else pd.DataFrame()
-if len(deep):
-    lr_words = [table1_depth_scaling.lr_text(lr) for lr in deep["lr"]]
-    shown = pd.DataFrame({
-        "treatment": deep["row"],
-        "best test accuracy (%)": [format_cell(m, s) if st == "ok" else f"— ({why})"
-                                   for m, s, st, why in zip(deep["mean"], deep["se"], deep["status"], deep["reason"])],
-        "at lr": lr_words, "seeds": deep["seeds"]}).set_index("treatment")
-else:
-    shown = pd.DataFrame({"treatment": [], "best test accuracy (%)": []}).set_index("treatment")
-show("tab-table1-next-1000", shown)
-show_text(f"book_v2: {preview['stored']} of {preview['stored'] + preview['missing']} runs stored, {preview['compute']}."
-      if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
+cells, curves = results["cells"], results["curves"]
+at_best = pd.concat([curves[(curves["row"] == c.row) & (curves["depth"] == c.depth) & (curves["lr"] == c.lr)]
+                     for c in cells[cells["status"] == "ok"].itertuples()] or [curves.iloc[:0]])
+grid = sns.relplot(data=at_best, x="step", y="test_acc", hue="row", col="depth", kind="line", marker="o",
+                   errorbar=("se", 1), hue_order=list(table1_depth_scaling.TABLE1_ROWS), height=3.5, aspect=1.2,
+                   facet_kws={"sharex": False})
+grid.set(xlabel="SGD step", ylabel="test accuracy")
+grid.legend.set_title("treatment")
+show("fig-table1-curves", grid.figure)
 
 # %% tags=["hide-input", "remove-output"]
-fig, ax = plt.subplots(figsize=(8, 4))
-curves = preview["curves"] if preview else pd.DataFrame()
-curves = curves[curves["depth"] == 1000] if len(curves) else curves
-if len(curves):
-    curves = curves.assign(lr=[table1_depth_scaling.lr_text(lr) for lr in curves["lr"]])
-    sns.lineplot(data=curves, x="step", y="test_acc", hue="row", style="lr", marker="o", errorbar=("se", 1), ax=ax)
-    ax.legend(title="treatment, learning rate", fontsize=9, bbox_to_anchor=(1.02, 1), loc="upper left")
-else:
-    ax.text(0.5, 0.5, "no n = 1000 run stored yet", ha="center", va="center", transform=ax.transAxes)
-ax.set(xlabel="step", ylabel="test accuracy", title="n = 1000, book_v2 (in progress)")
-plt.tight_layout()
-show("fig-table1-next-1000", fig)
+show("tab-table1-rankings", results["rankings"].rename(columns={"depth": "n", "step": "at step",
+                                                                "ranking": "ranking (best first)",
+                                                                "accuracies": "test accuracy (%)"}))
 
 # %% [markdown]
-# ```{glue:figure} tab-table1-next-1000
-# :name: "tab-table1-next-1000"
+# ```{glue:figure} fig-table1-curves
+# :name: "fig-table1-curves"
 #
-# The $n = 1000$ cells of `book_v2` stored so far: best test accuracy (%, mean ± standard error over
-# the seeds stored so far) at the best of the stored learning rates, or "—" with the reason where
-# every stored run diverged. Fashion-MNIST, width 16, 1 epoch, 'SAME' stem.
+# Test accuracy (whole test set) against the step, one panel per depth, for each treatment at its
+# cell's learning rate: mean over seeds with ±1 standard error. A treatment with no cell (every
+# learning rate diverged) has no line.
 # ```
 #
-# ```{glue:figure} fig-table1-next-1000
-# :name: "fig-table1-next-1000"
+# ```{glue:figure} tab-table1-rankings
+# :name: "tab-table1-rankings"
 #
-# Test accuracy against the step for every stored $n = 1000$ run of `book_v2` that did not diverge
-# (mean over seeds with ±1 standard error), one colour per treatment and one line style per learning
-# rate. The intermediate evaluation uses the whole test set at $n = 1000$.
+# The treatments ranked by mean test accuracy at each depth's last two evaluations, each at its
+# cell's learning rate.
 # ```
 
 # %% [markdown]
@@ -225,10 +208,10 @@ show_verdicts(table1_depth_scaling.verdicts(results, settings), "tab-table1-verd
 #   it. With two seeds the test has one degree of freedom and separates only a difference far beyond
 #   the seeds' spread; where it cannot, the claim is left undecided.
 #
-# A claim can at most be supported in part where the budget does not reach the paper's depths (the
-# book's stops at $n = 100$, not 1000), and the third also where either row's best learning rate
-# lies at the edge of the learning-rate grid, as $1/n$'s does here: its cell is then probably
-# under-tuned.
+# A claim can at most be supported in part where the budget does not reach the paper's depths, and
+# the third also where either row's best learning rate lies at the edge of its learning-rate grid:
+# its cell is then probably under-tuned. The $n = 1000$ column tries two learning rates per row,
+# so its cells always sit at an edge, and its runs last 1 epoch.
 #
 # These rules were rewritten on 2026-11-25 (after the runs they judge were stored), replacing:
 # "λ = 1 without BN diverged at every learning rate at the deepest depth of the budget" (no look at

@@ -65,7 +65,7 @@ def test_the_book_grid_is_exactly_what_is_stored(name, monkeypatch):
 
 
 def test_a_next_budget_is_named_and_a_wrong_one_is_one_line():
-    assert sweep_configs("table1_depth_scaling", "book", "book_v2")
+    assert sweep_configs("linearization_napl", "book", "book_v2")
     with pytest.raises(ConfigError, match="training_basics has no budget 'book_v2'; it has: smoke, book, paper"):
         resolve("training_basics", "book", budget="book_v2")
 

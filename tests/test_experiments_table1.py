@@ -104,23 +104,23 @@ def test_edges_are_judged_against_each_cells_own_grid():
 # ----------------------------------------------------------------------------- the grid
 
 
-def test_book_v2_grid_is_the_one_planned_before_its_runs():
-    """book_v2 (issue 16): 'SAME' stem; 3 seeds x 3 epochs at n = 10 and 100 with the grids extended
-    past the first grid's edges; n = 1000 at two lrs per row, 2 seeds, 1 epoch; no key shared
-    with the first book grid (another stem)."""
-    v2 = t1.configs(resolve(t1.NAME, "book", budget="book_v2"))
-    assert len({c.key for c in v2}) == len(v2)
-    assert {c.model_kwargs["stem_pool"] for c in v2} == {"same"}
-    by = lambda depth, lam, bn: sorted({c.lr for c in v2 if c.model_kwargs["depth"] == depth  # noqa: E731
+def test_book_grid_is_the_one_planned_before_its_runs():
+    """The book budget (issue 16, written as book_v2 before its runs): 'SAME' stem; 3 seeds x 3
+    epochs at n = 10 and 100 with the grids extended past the first grid's edges; n = 1000 at two
+    lrs per row, 2 seeds, 1 epoch."""
+    book = t1.configs(resolve(t1.NAME, "book"))
+    assert len(book) == 130 and len({c.key for c in book}) == len(book)
+    assert {c.model_kwargs["stem_pool"] for c in book} == {"same"}
+    by = lambda depth, lam, bn: sorted({c.lr for c in book if c.model_kwargs["depth"] == depth  # noqa: E731
                                         and c.model_kwargs["lam"] == lam and c.model_kwargs["batchnorm"] == bn})
     assert by(10, "1/n", False)[-2:] == [2**-1, 2**0] and by(100, "1/n", False)[-2:] == [2**-1, 2**0]
     assert by(10, "1", False)[:2] == [2**-12, 2**-10] and by(100, "1", False)[0] == 2**-8
     assert all(len(by(1000, lam, bn)) == 2 for lam, bn in (("1", True), ("1", False), ("1/n", False),
                                                            ("1/sqrt(n)", False)))
     for depth, seeds, epochs in ((10, {0, 1, 2}, 3), (100, {0, 1, 2}, 3), (1000, {0, 1}, 1)):
-        here = [c for c in v2 if c.model_kwargs["depth"] == depth]
+        here = [c for c in book if c.model_kwargs["depth"] == depth]
         assert {c.seed for c in here} == seeds and {c.epochs for c in here} == {epochs}
-    assert not {c.key for c in v2} & {c.key for c in t1.configs(resolve(t1.NAME, "book"))}
+    assert "book_v2" not in t1.BUDGETS
 
 
 def test_grid_covers_rows_depths_lrs_and_seeds():
@@ -135,14 +135,13 @@ def test_grid_covers_rows_depths_lrs_and_seeds():
 
 
 def test_book_configs_are_the_stored_runs():
-    """The book grid hashes to committed results, so the chapter loads them and trains nothing; every
-    other stored run of the chapter belongs to book_v2, the budget being trained to replace it."""
+    """The book grid hashes to committed results, so the chapter loads them and trains nothing, and
+    the store holds no other run of the chapter (the first budget's runs left it with its promotion)."""
     from resdepth.files import project_data_dir
 
     stored = {p.stem for p in (project_data_dir() / "results" / t1.NAME).glob("*.json")}
     keys = {c.key for c in t1.configs(resolve(t1.NAME, "book"))}
-    assert keys <= stored
-    assert stored - keys <= {c.key for c in t1.configs(resolve(t1.NAME, "book", budget="book_v2"))}
+    assert keys == stored
 
 
 # ----------------------------------------------------------------------------- rule (a): λ = 1 without BN

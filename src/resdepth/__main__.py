@@ -2,8 +2,8 @@
 
     python -m resdepth train --model tower --depth 16 --lam '1/sqrt(n)' --epochs 1
     python -m resdepth sweep table1_depth_scaling --profile paper --executor ray --address auto
-    python -m resdepth sweep table1_depth_scaling --budget book_v2     # a chapter's next book budget
-    python -m resdepth plan table1_depth_scaling --budget book_v2      # what it would train, and for how long
+    python -m resdepth sweep linearization_napl --budget book_v2       # a chapter's next book budget
+    python -m resdepth plan linearization_napl --budget book_v2        # what it would train, and for how long
     python -m resdepth remake --count 2                                 # re-train 2 stored runs and compare
 
 ``train`` trains one run through the results store (a finished run is loaded, not re-run), shows

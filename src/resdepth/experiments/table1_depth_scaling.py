@@ -19,7 +19,7 @@ import pandas as pd
 from ..config import RunConfig
 from ..results import compute_used, run_length, sweep
 from ..verdict import ALPHA, Verdict, combine, not_run, paired_t_test
-from .common import budget_of, format_cell, hours_and_devices, paper_numbers, resolve_settings, stored_only
+from .common import budget_of, format_cell, hours_and_devices, paper_numbers
 
 NAME = "table1_depth_scaling"
 TITLE = "Table 1: trainable depth without BatchNorm"
@@ -50,29 +50,14 @@ BUDGETS = {
         "eval_images": None,  # test images of every evaluation but the last (None: all)
         "by_depth": {},  # {depth: {setting: value}} overriding any setting above at that depth
     },
+    # The book's budget (issue 16), written on 2026-12-03 before any of its runs as "book_v2", and
+    # the book's since it was complete: Flax 'SAME' stem, 3 seeds x 3 epochs at n = 10 and 100,
+    # learning-rate grids extended past the edges where the first book grid's best sat (1/n upward,
+    # lambda = 1 without BN downward at n = 10), and n = 1000 at the two best learning rates of the first
+    # grid's n = 100 (for lambda = 1 without BN, which diverged at every lr there, its two smallest).
+    # The first book budget (n = 10 and 100, 1 epoch, 2 seeds, 4 lr, a symmetric stem pool) and its
+    # 64 runs are in git history (e.g. at commit a84787d).
     "book": {
-        "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
-        "depths": [10, 100],  # residual blocks n, one column of the table each
-        "width": 16,  # channels of the tower
-        "stem_pool": "symmetric",  # the stem's max-pool padding: 1 pixel each side, as these stored runs were
-        #                              trained (Flax's "same" is the paper's; see resdepth.models.tower)
-        "epochs": 1,  # passes over the training set (937 steps at batch 64)
-        "steps": None,  # SGD steps (None: use epochs)
-        "lrs": [2**-8, 2**-6, 2**-4, 2**-2],  # learning rates swept per cell (constant)
-        "seeds": [0, 1],  # one run per seed (init and data order)
-        "batch_size": 64,  # images per step
-        "eval_every": 235,  # steps between test evaluations (4 per epoch)
-        "eval_images": None,  # test images of every evaluation but the last (None: all)
-        "by_depth": {},  # {depth: {setting: value}} overriding any setting above at that depth
-    },
-    # The second book budget (issue 16), written on 2026-12-03 before any of its runs: Flax 'SAME'
-    # stem, 3 seeds x 3 epochs at n = 10 and 100, learning-rate grids extended past the edges where
-    # the first book grid's best sat (1/n upward, lambda = 1 without BN downward at n = 10), and n = 1000
-    # at the two best learning rates of the first grid's n = 100 (for lambda = 1 without BN, which
-    # diverged at every lr there, its two smallest). It trains in the background over several
-    # sessions (``python -m resdepth sweep table1_depth_scaling --budget book_v2``) and replaces
-    # "book" when it is complete.
-    "book_v2": {
         "dataset": "fashion_mnist",  # 60,000 training images, zero-padded to 32x32
         "depths": [10, 100, 1000],  # residual blocks n, one column of the table each
         "width": 16,  # channels of the tower
@@ -349,22 +334,6 @@ def run(settings: dict, store) -> dict:
             "rankings": ranking_table(curves, cells), "side_by_side": side_by_side(cells, settings["dataset"]),
             "divergences": divergence_table(runs), "bn_divergences": bn_divergence_text(runs),
             "budget_text": budget_text(settings, records), "budget": budget_line(settings, records)}
-
-
-def next_budget_preview(profile: str, store, budget: str = "book_v2") -> dict | None:
-    """What is stored so far of the next book budget (trained in the background; nothing is
-    trained here): its runs, its cells (each over the seeds stored so far), its learning curves,
-    how many runs are stored and missing, and their compute. None where the chapter has no such
-    budget for this profile (the smoke and paper profiles)."""
-    if profile != "book" or budget not in BUDGETS:
-        return None
-    settings = resolve_settings(NAME, BUDGETS, profile, budget)
-    records, missing = stored_only(configs(settings), store)
-    runs = run_table(records, row_of)
-    cells = mark_edges(best_over_lr(runs), settings) if len(runs) else pd.DataFrame()
-    return {"settings": settings, "records": records, "runs": runs, "cells": cells,
-            "curves": curve_table(records, row_of), "stored": len(records), "missing": missing,
-            "compute": compute_used(records) if records else "no compute yet"}
 
 
 # ----------------------------------------------------------------------------- rules
