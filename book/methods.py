@@ -63,7 +63,7 @@ from resdepth.experiments import EXPERIMENTS, sweep_configs
 from resdepth.jobs import git_commit
 from resdepth.plan import gpu_hours
 from resdepth.results import compute_used
-from resdepth.store import Store
+from resdepth.store import Store, launcher
 
 pd.set_option("display.max_rows", 500)
 pd.set_option("display.max_colwidth", 80)
@@ -78,21 +78,6 @@ def describe_model(config):
         return f"tower n={args.get('depth')}, width {args.get('width')}, λ={args.get('lam')}, {bn}"
     extra = ", ".join(f"{k}={v}" for k, v in sorted(args.items()))
     return config["model"] + (f" ({extra})" if extra else "")
-
-
-def launcher(command: str) -> str:
-    """How a run was started, from its provenance: the package's entry points, or a script outside
-    the repository (named, so it is marked as such)."""
-    words = command.split()
-    if not words:
-        return "unknown"
-    if words[0] == "__main__.py":
-        return "python -m resdepth " + (words[1] if len(words) > 1 else "")
-    if words[0] in ("ipykernel_launcher.py", "papermill"):
-        return "a chapter notebook"
-    if words[0] == "-c":
-        return "a python -c command (outside the repository)"
-    return f"script {words[0]} (outside the repository)"
 
 
 runs = pd.DataFrame([
@@ -118,7 +103,7 @@ runs = pd.DataFrame([
     }
     for r in records
 ])
-# (launcher is defined above the table) which budget names each run: the book's, a next book budget being trained (book_v2), or neither
+# which budget names each run: the book's, a next book budget being trained (book_v2), or neither
 budget_of_run = {}
 for name, module in EXPERIMENTS.items():
     for budget in ("book", "book_v2"):
@@ -187,7 +172,8 @@ glue("tab-methods-provenance", readable_table(pd.DataFrame({
 # outside the repository, which is named: such a script only ordered calls of
 # `resdepth.results.sweep`, but it is not in the repository); and how many runs were trained from a
 # `src/` with uncommitted changes (since 2026-12-03 such a run stores the difference in its
-# provenance).
+# provenance). Since 2026-12-04 the book's store takes only runs launched by the package's entry
+# points (`resdepth.store.launcher`): any other launcher is refused before it trains.
 # ```
 #
 # **Re-making a stored run.** A run is named by the hash of its config. On the CPU every run trains

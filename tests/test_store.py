@@ -155,3 +155,54 @@ def test_an_unwritable_or_full_results_folder_is_refused_before_training(tmp_pat
     with pytest.raises(StoreError, match="only 1 MiB free under .*free some space"):
         run_or_load(cfg, Store(tmp_path / "full"), progress=False)
     assert not trained
+
+
+@pytest.mark.parametrize("command, launched_by", [
+    ("resdepth/__main__.py sweep table1_depth_scaling --budget book_v2", "python -m resdepth sweep"),
+    ("__main__.py sweep lambda_sweep", "python -m resdepth sweep"),  # as stored before 2026-12-04
+    ("pytest/__main__.py tests", "script pytest/__main__.py (outside the repository)"),
+    ("resdepth train --model tower", "resdepth train"),
+    ("ipykernel_launcher.py -f /tmp/kernel.json", "a chapter notebook"),
+    ("run_table1.py 3", "script run_table1.py (outside the repository)"),
+    ("-c", "a python -c command (outside the repository)"),
+    ("", "unknown"),
+])
+def test_launcher_names_the_entry_point_or_the_outside_script(command, launched_by):
+    from resdepth.store import is_entry_point, launcher
+
+    assert launcher(command) == launched_by
+    assert is_entry_point(command) == ("outside" not in launched_by and launched_by != "unknown")
+
+
+def test_only_the_repositorys_book_store_is_guarded(monkeypatch, tmp_path):
+    assert not Store().entry_points_only  # RESDEPTH_RESULTS (the test's own folder)
+    monkeypatch.delenv("RESDEPTH_RESULTS")
+    assert Store(profile="book").entry_points_only
+    assert not Store(profile="smoke").entry_points_only and not Store(tmp_path).entry_points_only
+
+
+def test_the_books_store_refuses_a_run_launched_outside_the_entry_points(monkeypatch, tmp_path):
+    """Issue 15 item 9: a script outside the repository cannot add to the book's store; it is refused
+    before training (run_or_load and sweep) and on save, in one line naming the fix, with nothing
+    written. The same run launched by `python -m resdepth` is stored."""
+    from resdepth.results import sweep, train_job
+
+    store, c = Store(tmp_path / "book", entry_points_only=True), cfg()
+    trained = []
+    monkeypatch.setattr("resdepth.results.train_job", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr(sys, "argv", ["/home/me/run_table1.py", "3"])
+    for attempt in (lambda: run_or_load(c, store, progress=False),
+                    lambda: sweep([c], store, progress=False, executor="local")):
+        with pytest.raises(StoreError, match=r"book's store .* not by script run_table1.py .*python -m resdepth sweep") as err:
+            attempt()
+        assert "\n" not in str(err.value)
+    assert not trained and not list((tmp_path / "book").rglob("*.json"))
+    monkeypatch.setattr(sys, "argv", ["/venv/lib/python3.11/site-packages/pytest/__main__.py", "tests"])
+    monkeypatch.setattr("resdepth.results.train_job", train_job)
+    record = run_or_load(c, Store(tmp_path / "scratch"), progress=False)  # python -m pytest is not python -m resdepth
+    assert record["provenance"]["command"] == "pytest/__main__.py tests"
+    with pytest.raises(StoreError, match="not by script pytest/__main__.py"):
+        store.save(c, record)
+    monkeypatch.setattr(sys, "argv", ["/repo/src/resdepth/__main__.py", "sweep", "s"])
+    assert run_or_load(c, store, progress=False)["provenance"]["command"] == "resdepth/__main__.py sweep s"
+    assert store.load(c)["status"] == "ok"

@@ -94,7 +94,13 @@ def git_commit() -> dict:
 
 
 def driver_command() -> str:
-    return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:300]
+    """The command that launched this process, as provenance records it: the script's file name
+    (``resdepth/__main__.py`` for ``python -m resdepth``, ``pytest/__main__.py`` for
+    ``python -m pytest``), then its arguments."""
+    script = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if script == "__main__.py":
+        script = f"{os.path.basename(os.path.dirname(os.path.abspath(sys.argv[0])))}/{script}"
+    return " ".join([script, *sys.argv[1:]])[:300]
 
 
 def worker_placement() -> dict:

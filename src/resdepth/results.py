@@ -33,6 +33,7 @@ def run_or_load(cfg: RunConfig, store: Store | None = None, device=None, progres
     if store.is_finished(cfg, with_weights=save_weights):
         return store.load(cfg)
     store.check_writable([cfg.experiment])
+    store.check_launcher(driver_command())
     start_state = store.load_weights_of(cfg.start_from) if cfg.start_from else None
     with run_threads(device):  # one intra-op thread on the CPU, as every executor trains (jobs.CPU_THREADS)
         record, weights = train_job(cfg.to_dict(), store.profile, store.checkpoint_path(cfg), device, progress,
@@ -76,6 +77,7 @@ def sweep(configs, store: Store | None = None, device=None, progress: bool = Tru
     todo = [c for c in configs if not store.is_finished(c, with_weights=keep(c))]
     if todo:
         store.check_writable({c.experiment for c in todo})
+        store.check_launcher(driver_command())
     if todo and progress:  # the plan before a long run: what loads, what trains, and for how long
         place = executor if executor != "auto" else auto_executor(device, len(todo))
         cpu_workers = (workers or os.cpu_count()) if place == "processes" else 1

@@ -17,7 +17,11 @@ Nothing stored is lost or trusted blindly:
   edited by hand is caught, and checks the fields every reader relies on; anything else fails
   with one line naming the file;
 - experiment names are ``[A-Za-z0-9][A-Za-z0-9_.-]*``, so no run can write outside the root;
-- weights are loaded with ``torch.load(weights_only=True)``.
+- weights are loaded with ``torch.load(weights_only=True)``;
+- the repository's own book store (``data/results``, which the book shows) takes only runs
+  launched by the package's entry points (``python -m resdepth``, the ``resdepth`` command, or a
+  chapter notebook), so every run it holds can be re-made from a command in the repository
+  (``launcher``; refused before training, and again on save).
 """
 
 import hashlib
@@ -31,11 +35,35 @@ import torch
 
 from .config import RunConfig, check_experiment_name, check_profile, stack_key
 from .errors import ConfigError, StoreError
-from .files import atomic_torch_save, atomic_write_text, default_results_dir, process_alive
+from .files import atomic_torch_save, atomic_write_text, default_results_dir, process_alive, project_data_dir
 
 SCHEMA = "resdepth.result/1"
 STATUSES = ("ok", "diverged")
 _TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")
+# the package's entry points, by the first word of a run's provenance ``command`` (jobs.driver_command);
+# a bare "__main__.py" is how that was written before 2026-12-04, when only `python -m resdepth` wrote to
+# the book's store; papermill and jupyter-book execute chapters through ipykernel_launcher.py
+ENTRY_POINTS = {"resdepth/__main__.py": "python -m resdepth", "__main__.py": "python -m resdepth",
+                "resdepth": "resdepth", "ipykernel_launcher.py": "a chapter notebook"}
+
+
+def launcher(command: str) -> str:
+    """How a run was started, from its provenance ``command``: one of the package's entry points
+    (with the CLI's subcommand), or a script outside the repository, named so."""
+    words = command.split()
+    if not words:
+        return "unknown"
+    if words[0] not in ENTRY_POINTS:
+        outside = "a python -c command" if words[0] == "-c" else f"script {words[0]}"
+        return f"{outside} (outside the repository)"
+    if ENTRY_POINTS[words[0]] == "a chapter notebook":
+        return ENTRY_POINTS[words[0]]
+    return ENTRY_POINTS[words[0]] + (f" {words[1]}" if len(words) > 1 else "")
+
+
+def is_entry_point(command: str) -> bool:
+    """Whether ``command`` (a provenance command) is one of the package's entry points."""
+    return bool(command.split()) and command.split()[0] in ENTRY_POINTS
 
 
 # ----------------------------------------------------------------------------- checks on read
@@ -90,12 +118,18 @@ def check_record(record, path: Path, cfg: RunConfig | None = None) -> dict:
 class Store:
     """The results of one profile under one root (see the module docstring for the layout)."""
 
-    def __init__(self, root=None, profile: str = "book", reads_from: "Store | None" = None):
+    def __init__(self, root=None, profile: str = "book", reads_from: "Store | None" = None,
+                 entry_points_only: bool | None = None):
         """``reads_from``: another store whose finished runs this one also serves, read-only (a
-        scratch store reads the book's runs, and writes only its own)."""
+        scratch store reads the book's runs, and writes only its own). ``entry_points_only``: take
+        only runs launched by the package's entry points; by default, true for the repository's own
+        book store (``data/results`` in the book profile) and false for any other."""
         self.profile = check_profile(profile)
         self.root = Path(root).expanduser() if root is not None else default_results_dir(profile)
         self.reads_from = reads_from
+        if entry_points_only is None:
+            entry_points_only = profile == "book" and self.root.resolve() == (project_data_dir() / "results").resolve()
+        self.entry_points_only = entry_points_only
         self.sweep_temporaries()
 
     def __repr__(self):
@@ -138,6 +172,14 @@ class Store:
         if free < free_bytes:
             raise StoreError(f"only {free / 2**20:.0f} MiB free under {self.root}; free some space (a run needs about "
                              f"{free_bytes / 2**20:.0f} MiB for its result, weights and checkpoint)")
+
+    def check_launcher(self, command: str) -> None:
+        """A store that takes only the entry points' runs refuses ``command`` (the driver's, as
+        provenance records it) in one line, before anything is trained."""
+        if self.entry_points_only and not is_entry_point(command):
+            raise StoreError(f"{self.root} is the book's store and takes only runs launched by the package's entry "
+                             f"points, not by {launcher(command)}; run `python -m resdepth sweep <experiment>` (or "
+                             f"the chapter's notebook), or set RESDEPTH_RESULTS to another folder")
 
     def sweep_temporaries(self) -> int:
         """Delete the temporary files that killed writers left behind; return how many."""
@@ -185,6 +227,7 @@ class Store:
         checkpoint. A kill between the writes leaves weights without a result: the run is redone."""
         record = {**{k: v for k, v in record.items() if k != "digest"}, "digest": record_digest(record)}
         check_record(record, self.result_path(cfg), cfg)
+        self.check_launcher(record["provenance"].get("command", ""))
         if weights is not None:
             atomic_torch_save(weights, self.weights_path(cfg))
         atomic_write_text(self.result_path(cfg), json.dumps(record, indent=1, sort_keys=False) + "\n")
