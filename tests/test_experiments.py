@@ -94,6 +94,18 @@ def test_the_committed_report_lists_every_claim_of_every_chapter():
             assert f"/notebooks/{name}.py::{claim}_verdict" in table
 
 
+def test_every_claim_links_to_a_figure_or_table_its_chapter_shows():
+    """Issue 14 item 6: each report row links to the evidence behind it, a name the chapter's
+    notebook gives a figure or table (an unknown name would only warn at build time)."""
+    from pathlib import Path
+
+    for name, module in EXPERIMENTS.items():
+        assert set(module.EVIDENCE) == set(module.CLAIMS), name
+        notebook = (Path(__file__).resolve().parents[1] / "notebooks" / f"{name}.py").read_text()
+        for claim, label in module.EVIDENCE.items():
+            assert f'# :name: "{label}"' in notebook, (claim, label)
+
+
 def test_every_chapter_with_claims_shows_its_verdicts():
     from pathlib import Path
 

@@ -126,13 +126,15 @@ def show_verdicts(verdicts, key: str) -> None:
 
 
 def report_markdown() -> str:
-    """The reproduction report's table: one row per claim of every experiment's ``CLAIMS``, its
-    measured columns pasted by glue from the chapter that judged it (``show_verdicts``)."""
+    """The reproduction report's table: one row per claim of every experiment's ``CLAIMS``, linked to
+    its chapter and to the figure or table behind it (``EVIDENCE``), its measured columns pasted by
+    glue from the chapter that judged it (``show_verdicts``)."""
     rows = []
     for name, module in EXPERIMENTS.items():
         for claim, (text, paper) in module.CLAIMS.items():
             ref = f"/notebooks/{name}.py::{claim}"
-            rows.append(f"* - {text} ({{doc}}`chapter </notebooks/{name}>`)\n  - {paper}\n"
+            rows.append(f"* - {text} ({{doc}}`chapter </notebooks/{name}>`, {{numref}}`{module.EVIDENCE[claim]}`)\n"
+                        f"  - {paper}\n"
                         f"  - {{glue:text}}`{ref}_ours:s`\n  - {{glue:text}}`{ref}_budget:s`\n"
                         f"  - **{{glue:text}}`{ref}_verdict:s`**; {{glue:text}}`{ref}_statistic:s`")
     header = ("```{list-table} The claims of both papers: the paper's value, ours, our budget, and the verdict "

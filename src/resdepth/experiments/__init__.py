@@ -6,6 +6,8 @@ Every module holds, for its chapter:
 - ``BUDGETS``: the settings of each profile, ``smoke`` (seconds, never results), ``book`` (what the
   rendered book shows) and ``paper`` (the paper's own setting), one commented line per field;
 - ``CLAIMS``: the paper's claims that the chapter judges, ``{claim id: (claim, paper's value)}``;
+- ``EVIDENCE``: the figure or table behind each claim, ``{claim id: its glue:figure name}``
+  (the reproduction report links each row to it);
 - ``configs(settings)``: the runs to train (empty for analyses at initialisation);
 - ``run(settings, store)``: trains what is missing, loads the rest, and returns the chapter's
   results (records and tables);

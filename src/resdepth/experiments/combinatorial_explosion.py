@@ -74,6 +74,13 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "explosion_lam1": "fig-explosion-gain",
+    "explosion_scaled_bounded": "tab-explosion-gain",
+    "explosion_remark41": "fig-explosion-remark41",
+}
+
 RULES = ("1", "1/sqrt(n)", "1/n")
 SCALED = ("1/sqrt(n)", "1/n")
 EXPLODE = 1e3  # a tower gain above this at the deepest depth is an explosion (see explosion_rule)

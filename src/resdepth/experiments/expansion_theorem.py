@@ -83,6 +83,12 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "expansion_slope3": "fig-expansion-remainder",
+    "expansion_path_count": "fig-expansion-paths",
+}
+
 ACTIVATIONS = ("gelu", "tanh", "relu")
 SMOOTH = ("gelu", "tanh")  # the theorem's Taylor expansion needs smooth branches; ReLU is reported beside
 FIT_LAM_MAX = 0.1  # slopes are fitted on lam <= this, the asymptotic regime (see slope_rule)

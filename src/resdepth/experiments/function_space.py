@@ -74,6 +74,12 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "fs_prop1": "fig-function-space-error",
+    "fs_param_overhead": "tab-function-space-params",
+}
+
 # The activations of the check: label -> (activation, offset beta). tanh and GELU at beta = 0,
 # where their slopes are 1 and 1/2; ReLU at beta = 1, where it is linear.
 CASES = {"ReLU, β=1": ("relu", 1.0), "tanh, β=0": ("tanh", 0.0), "GELU, β=0": ("gelu", 0.0)}

@@ -85,6 +85,13 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "gc_first_order": "fig-gc-error",
+    "gc_negative": "tab-gc-coefficients",
+    "gc_embedding": "tab-gc-embedding",
+}
+
 ACTIVATIONS = ("relu", "gelu")
 JUDGED = ("gelu",)  # smooth branches, as Theorem 3.1 (and so the corollary) needs; ReLU is reported beside
 FIT_LAM_MAX = 0.05  # slopes are fitted on lam <= this, the asymptotic regime (see first_order_rule)

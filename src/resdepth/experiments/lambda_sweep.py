@@ -127,6 +127,15 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "sweep_underfit": "tab-lambda-sweep-summary",
+    "sweep_diverge": "fig-lambda-divergence",
+    "sweep_acc_increases": "fig-lambda-sweep-best",
+    "sweep_gc_rise_fall": "fig-lambda-sweep-best",
+    "sweep_gc_reverses": "fig-lambda-sweep-curves",
+}
+
 
 # ----------------------------------------------------------------------------- runs
 

@@ -30,10 +30,10 @@ from ..data import load_dataset, normalize
 from ..expansion import geometric_complexity, geometric_complexity_first_order
 from ..lesion import lesion_rows
 from ..models import build_model, resolve_lam
-from ..results import compute_used, sweep
+from ..results import sweep
 from ..verdict import Verdict, not_run, paired_t_test
 from . import lambda_sweep
-from .common import resolve_settings
+from .common import hours_and_devices, resolve_settings
 
 NAME = "lesion_study"
 TITLE = "Trained towers across λ: lesions and first-order complexity"
@@ -84,6 +84,12 @@ CLAIMS = {
         "Veit et al.: deleting one block of a trained ResNet barely changes its error (ImageNet, CIFAR-10); "
         "Dherin & Munn cite it as the ensemble view their expansion makes exact (no measurement)",
     ),
+}
+
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "gc_first_order_trained": "fig-lesion-first-order",
+    "lesion_ensemble": "fig-lesion-curves",
 }
 
 GRACEFUL_POINTS = 0.05  # deleting one of n blocks costs less than 5 points (upper end of its 95% interval)
@@ -189,7 +195,7 @@ def budget_line(settings: dict, records, missing) -> str:
              f"{'epoch(s)' if swept['epochs'] else 'steps'})"
     waiting = f", {len(missing)} not yet stored" if missing else ""
     return (f"{towers}{waiting}; k ∈ {settings['ks']} blocks deleted, {settings['draws']} draws each; "
-            f"{settings['images']} test images; {compute_used(records) if records else 'no compute yet'}")
+            f"{settings['images']} test images; {hours_and_devices(records) if records else 'no compute yet'}")
 
 
 def run(settings: dict, store) -> dict:

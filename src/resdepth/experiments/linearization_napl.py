@@ -31,7 +31,7 @@ from ..plan import weights_kept
 from ..results import compute_used, history_frame, sweep
 from ..verdict import ALPHA, not_run, paired_t_test, rank_correlation, Verdict
 from . import matched_napl as mn
-from .common import format_cell, resolve_settings, stored_only
+from .common import format_cell, hours_and_devices, resolve_settings, stored_only
 
 
 NAME = "linearization_napl"
@@ -153,6 +153,14 @@ CLAIMS = {
         "depth without the learned choice of units) still beats layer-wise linearization at matched NAPL",
         "not tested in the paper, which reads its gap as the advantage of variable depth (Section 4)",
     ),
+}
+
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "lin_matched_gap": "fig-linearization-napl",
+    "lin_gap_trend": "tab-linearization-gaps",
+    "lin_gap_difficulty": "tab-linearization-verdicts",
+    "lin_random_mask": "tab-linearization-verdicts",
 }
 
 # The rule's NAPL range for the mean gap. The paper judges CIFAR-100 at NAPL 3 to 5; our layer-wise
@@ -385,9 +393,15 @@ def trend_rule(gaps: pd.DataFrame) -> tuple:
 
 
 def start_network(settings: dict) -> str:
-    """'repvgg_a0 (width_scale 0.25)', or the bare name where the net takes no arguments."""
-    args = ", ".join(f"{k} {v}" for k, v in sorted((settings["start_args"] or {}).items()))
+    """'repvgg_a0 (width × 0.25)', or the bare name where the net takes no arguments."""
+    words = {"width_scale": "width ×"}
+    args = ", ".join(f"{words.get(k, k)} {v}" for k, v in sorted((settings["start_args"] or {}).items()))
     return settings["start_model"] + (f" ({args})" if args else "")
+
+
+def seeds_text(seeds) -> str:
+    """'2 seeds' (or '1 seed') for a list of seeds."""
+    return f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"
 
 
 def budget_text(settings: dict, start: dict, records: list) -> str:
@@ -407,7 +421,8 @@ def budget_text(settings: dict, start: dict, records: list) -> str:
 def budget_line(settings: dict, start: dict, records: list) -> str:
     """One line for the verdicts: nets, data, epochs, seeds, device and hours."""
     return (f"{start_network(settings)}, {settings['dataset']}, {settings['epochs']} + {settings['post_epochs']} "
-            f"epochs, {len(records)} post-training runs, seeds {settings['seeds']}, {compute_used([start, *records])}")
+            f"epochs, {len(records)} post-training runs, {seeds_text(settings['seeds'])}, "
+            f"{hours_and_devices([start, *records])}")
 
 
 def missing_parts(settings: dict) -> list:

@@ -21,9 +21,9 @@ from . import linearization_napl as lin
 from ..linearize import linearized_architecture
 from ..models import build_model
 from ..pathlength import binomial_like, chain_distribution, mean_length, path_length_distribution, total_variation
-from ..results import compute_used, sweep
+from ..results import sweep
 from ..verdict import ALPHA, not_run, Verdict
-from .common import resolve_settings
+from .common import hours_and_devices, resolve_settings
 
 
 NAME = "path_lengths"
@@ -59,6 +59,12 @@ CLAIMS = {
         "Veit et al. {cite:p}`veit2016residual`",
         "close to binomial (histograms; no distance given)",
     ),
+}
+
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "path_variable_depth": "fig-paths-histograms",
+    "path_binomial": "fig-paths-null",
 }
 
 SPREAD_TOL = 1e-9  # a standard deviation of path length above this is a spread (float noise is ~1e-15)
@@ -191,9 +197,9 @@ def run(settings: dict, store) -> Results:
     summary = pd.DataFrame(rows)
     summary["std / NAPL"] = summary["std"] / summary["NAPL"].where(summary["NAPL"] > 0)
     budget = (f"{len(records)} stored post-training runs of {lin.start_network(lin_settings)}, "
-              f"{lin_settings['dataset']}, {lin_settings['post_epochs']} post-training epoch(s), seeds "
-              f"{lin_settings['seeds']}; exact distributions; null: {settings['null_draws']} draws per net (seed "
-              f"{settings['null_seed']}); {compute_used(records) if records else 'no runs'}")
+              f"{lin_settings['dataset']}, {lin_settings['post_epochs']} post-training epoch(s), "
+              f"{lin.seeds_text(lin_settings['seeds'])}; exact distributions; null: {settings['null_draws']} draws per "
+              f"net; {hours_and_devices(records) if records else 'no runs'}")
     return Results(summary, budget, shown, dists, lin_settings, records)
 
 

@@ -92,6 +92,14 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "synthesis_coherence": "fig-synthesis-coherence",
+    "synthesis_depth_notions": "fig-synthesis-mix",
+    "synthesis_tower_match": "tab-synthesis-comparison",
+    "synthesis_tower_width": "tab-synthesis-comparison",
+}
+
 
 # ----------------------------------------------------------------------------- part 1: towers at init
 
@@ -301,7 +309,7 @@ def run(settings: dict, store) -> dict:
                           f"{max(settings['depths'])}, λ = 1/√n, {len(settings['seeds'])} seed(s), float64, "
                           f"{settings['images']} real Fashion-MNIST test images"),
         "budget_linearized": (f"{len(records)} stored channel-wise post-training runs of "
-                              f"{linearization_napl.start_network(lin)} on {lin['dataset']}, seeds {lin['seeds']}, "
+                              f"{linearization_napl.start_network(lin)} on {lin['dataset']}, {linearization_napl.seeds_text(lin['seeds'])}, "
                               f"{hours_and_devices(records) if records else 'no runs'}; null: "
                               f"{settings['null_draws']} random fraction vectors per net"),
     }

@@ -110,6 +110,11 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "resnet_gap_vanishes": "fig-resnet-napl",
+}
+
 # NAPL bins in which the two starts' gaps are compared: [0, 2), [2, 4), [4, 6), ... Layer-wise
 # NAPLs are integers that differ between starts and seeds, so exact NAPL matches between the two
 # starts are rare; 2-wide bins hold one or two of them each, and one edge sits at the paper's NAPL 4.

@@ -115,6 +115,13 @@ CLAIMS = {
     ),
 }
 
+# The figure or table of the chapter behind each claim (its glue:figure name), linked from the report.
+EVIDENCE = {
+    "table1_bn_free": "tab-table1-diverged",
+    "table1_scaled_train": "tab-table1-side-by-side",
+    "table1_sqrt_beats_n": "tab-table1-side-by-side",
+}
+
 PAPER_DEPTHS = (10, 100, 1000)
 DEEP = 100  # the paper's claims (a) and (c) are about n = 100 and 1000; at n = 10 λ = 1 trains and
 #             its 1/√n-vs-1/n gap is 0.13 ± 0.14 points, inside its own error bars

@@ -50,6 +50,7 @@ BUDGETS = {
 }
 
 CLAIMS = {}  # the chapter shows the machinery; it judges no claim of the papers
+EVIDENCE = {}  # the figure or table behind each claim: none
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
