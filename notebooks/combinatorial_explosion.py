@@ -57,13 +57,17 @@ show_text(results["budget_text"])
 # %% tags=["hide-input", "remove-output"]
 grid = sns.relplot(data=growth, x="depth", y="tower_gain", hue="lam_rule", col="BN", kind="line", marker="o",
                    errorbar=("pi", 100), height=4, aspect=1.1, hue_order=hue_order)
-grid.set(xscale="log", yscale="log", ylabel="‖R(z)‖ / ‖z‖ at init")
+grid.set(xscale="log", yscale="log", xlabel="depth n", ylabel="‖R(z)‖ / ‖z‖ at init")
+grid.set_titles(col_template="{col_name}")
+grid.legend.set_title("λ")
 show("fig-explosion-gain", grid.figure)
 
 # %% tags=["hide-input", "remove-output"]
 grid = sns.relplot(data=growth, x="depth", y="logit_norm", hue="lam_rule", col="BN", kind="line", marker="o",
                    errorbar=("pi", 100), height=4, aspect=1.1, hue_order=hue_order)
-grid.set(xscale="log", yscale="log", ylabel="logit norm at init")
+grid.set(xscale="log", yscale="log", xlabel="depth n", ylabel="logit norm at init")
+grid.set_titles(col_template="{col_name}")
+grid.legend.set_title("λ")
 show("fig-explosion-logits", grid.figure)
 
 # %% [markdown]

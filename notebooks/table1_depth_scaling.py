@@ -97,6 +97,8 @@ show("tab-table1-side-by-side", results["side_by_side"])
 grid = sns.relplot(data=results["runs"], x="lr", y="best_acc", hue="row", col="depth", kind="line", marker="o",
                    errorbar=("se", 1), hue_order=list(table1_depth_scaling.TABLE1_ROWS), height=3.5, aspect=1.2)
 grid.set(xscale="log", xlabel="learning rate", ylabel="best test accuracy")
+grid.set_titles(col_template="n = {col_name}")
+grid.legend.set_title("treatment")
 show("fig-table1-lr", grid.figure)
 
 # %% [markdown]
@@ -148,6 +150,7 @@ grid = sns.relplot(data=at_best, x="step", y="test_acc", hue="row", col="depth",
                    errorbar=("se", 1), hue_order=list(table1_depth_scaling.TABLE1_ROWS), height=3.5, aspect=1.2,
                    facet_kws={"sharex": False})
 grid.set(xlabel="SGD step", ylabel="test accuracy")
+grid.set_titles(col_template="n = {col_name}")
 grid.legend.set_title("treatment")
 show("fig-table1-curves", grid.figure)
 
