@@ -57,3 +57,22 @@ def test_gpu_hours_is_steps_times_batch_times_three_forward_passes_over_the_sust
     hours = plan.gpu_hours([cfg, cfg], peak_flops=1e12, utilisation=0.5)
     assert hours == pytest.approx(2 * 1000 * 64 * 3 * forward / 0.5e12 / 3600)
     assert math.isclose(plan.gpu_hours([cfg], 1e12, 0.25), 2 * plan.gpu_hours([cfg], 1e12, 0.5))
+
+
+def test_post_training_runs_are_timed_as_their_own_step_apart_from_their_start():
+    """A plan used to time a group's first run and give its step time to every run of the same model,
+    so post-training runs were costed as plain SGD steps (or not at all once their start was stored).
+    Each phase is its own group now, timed with PReLUs, AdamW and (phase 1) the penalty."""
+    import dataclasses
+
+    from resdepth.linearize import post_train_config
+
+    start = RunConfig(experiment="plan", model="repvgg_a0", model_args=dict(width_scale=0.125), dataset="sample",
+                      steps=4, batch_size=32, eval_every=4)
+    penalty = [post_train_config(start, g, 1.0, epochs=1, lr=1e-4, batch_size=32) for g in ("channel", "layer")]
+    finetune = dataclasses.replace(penalty[0], mask="learned", omega=0.0, start_from=f"plan_post/{penalty[0].key}")
+    assert len({plan.shape_of(c) for c in [start, *penalty, finetune]}) == 4
+    table = plan.sweep_plan([start, *penalty, finetune], Store(profile="smoke")).set_index("post-training")
+    assert list(table.index) == ["—", "channel-wise penalty", "layer-wise penalty", "channel-wise fine-tuning"]
+    assert (table["s/step"] > 0).all() and not table["s/step"].isna().any()
+    assert "not timed" not in plan.plan_text(table.reset_index())

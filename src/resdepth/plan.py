@@ -4,8 +4,10 @@ The time is measured, not guessed. Each distinct shape of run (model, its argume
 image shape) is timed for a few SGD steps on this machine, after one warm-up step, with as many
 threads as each run will get: one per worker when a sweep spreads runs over pinned 1-thread
 workers. The estimate counts training steps only, at the measured median, so evaluations and a
-busy machine make the real time longer. Post-training runs (``start_from``) are not timed: their
-model is built from a stored run.
+busy machine make the real time longer. A post-training run (``linearize``) is timed as the step
+it takes: the start model fused and turned into PReLUs (``linearizable``, at its initial weights:
+the step time does not depend on their values), AdamW, and the L0.5 penalty and freeze rule in
+phase 1. Another run that starts from a stored one (``start_from`` alone) steps as a plain run.
 
 For a GPU the package has no measured step time on this machine, so ``gpu_hours`` counts model
 FLOPs (the convention of MFU, PaLM Appendix B: a multiply-add is 2 FLOPs, a training step 3
@@ -22,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import RunConfig
-from .data import class_subset, load_dataset
+from .data import class_subset, load_dataset, normalize
+from .linearize import freeze_linear_units, l05_penalty, linearizable
 from .models import build_model
 
 
@@ -48,34 +51,51 @@ def per_run_scalars(model: str, model_args: tuple) -> frozenset:
         return frozenset(getattr(type(build_model(model, 1, 10, **dict(model_args))), "STACKED_SCALARS", {}))
 
 
+def post_training_phase(cfg: RunConfig) -> str:
+    """'' for a plain run; else the post-training step it takes: 'channel-wise penalty' (phase 1)
+    or 'layer-wise fine-tuning' (phase 2, a fixed mask)."""
+    if not cfg.linearize:
+        return ""
+    return f"{cfg.linearize}-wise {'fine-tuning' if cfg.mask else 'penalty'}"
+
+
 def shape_of(cfg: RunConfig) -> tuple:
     """What decides a run's step time: model, its arguments but the per-run scalars
-    (``per_run_scalars``), batch size and dataset."""
+    (``per_run_scalars``), batch size, dataset and post-training phase."""
     scalars = per_run_scalars(cfg.model, cfg.model_args)
-    return cfg.model, tuple(a for a in cfg.model_args if a[0] not in scalars), cfg.batch_size, cfg.dataset
+    return (cfg.model, tuple(a for a in cfg.model_args if a[0] not in scalars), cfg.batch_size, cfg.dataset,
+            post_training_phase(cfg))
 
 
 def seconds_per_step(cfg: RunConfig, threads: int = 1, steps: int = 3) -> float:
-    """Median wall seconds of one SGD step of ``cfg``'s model (random inputs of the dataset's shape,
-    cross-entropy, momentum SGD) on the CPU with ``threads`` threads, after one warm-up step."""
+    """Median wall seconds of one step of ``cfg``'s model (random inputs of the dataset's shape,
+    cross-entropy; momentum SGD, or for post-training AdamW with the phase's penalty and freeze rule)
+    on the CPU with ``threads`` threads, after one warm-up step."""
     data = load_dataset(cfg.dataset)
     saved = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         torch.manual_seed(0)
         model = build_model(cfg.model, data.in_channels, data.num_classes, **cfg.model_kwargs).train()
+        penalty = cfg.linearize and not cfg.mask
+        if cfg.linearize:
+            example = normalize(data.test_x[:2], data.mean, data.std)
+            model = linearizable(model, example, cfg.linearize)
         model = model.to(memory_format=torch.channels_last)
-        optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
+        optimizer = (torch.optim.AdamW(model.parameters(), lr=1e-6) if cfg.linearize
+                     else torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9))
         x = torch.randn(cfg.batch_size, data.in_channels, data.image_size, data.image_size)
         x = x.contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, data.num_classes, (cfg.batch_size,))
         times = []
         for _ in range(steps + 1):
             start = time.perf_counter()
-            loss = F.cross_entropy(model(x), y)
+            loss = F.cross_entropy(model(x), y) + (cfg.omega * l05_penalty(model) if penalty else 0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if penalty:
+                freeze_linear_units(model, cfg.freeze_threshold)
             times.append(time.perf_counter() - start)
         return statistics.median(times[1:])
     finally:
@@ -103,17 +123,17 @@ def sweep_plan(configs, store, threads: int = 1, time_runs: bool = True, save_we
     for cfg in configs:
         groups.setdefault(shape_of(cfg), []).append(cfg)
     rows = []
-    for (model, args, batch, dataset), group in groups.items():
+    for (model, args, batch, dataset, phase), group in groups.items():
         todo = [c for c in group
                 if not store.is_finished(c, with_weights=keep(c))]
         steps = sum(total_steps(c, training_images(c.dataset, c.classes)) for c in todo)
-        timed = todo and time_runs and not todo[0].start_from
-        per_step = seconds_per_step(todo[0], threads) if timed else float("nan")
+        per_step = seconds_per_step(todo[0], threads) if todo and time_runs else float("nan")
         rows.append({"model": model, "arguments": ", ".join(f"{k}={v}" for k, v in args), "batch": batch,
-                     "dataset": dataset, "runs": len(group), "stored": len(group) - len(todo), "to train": len(todo),
-                     "steps to train": steps, "s/step": per_step, "core-hours": steps * per_step / 3600})
-    return pd.DataFrame(rows, columns=["model", "arguments", "batch", "dataset", "runs", "stored", "to train",
-                                       "steps to train", "s/step", "core-hours"])
+                     "dataset": dataset, "post-training": phase or "—", "runs": len(group),
+                     "stored": len(group) - len(todo), "to train": len(todo), "steps to train": steps,
+                     "s/step": per_step, "core-hours": steps * per_step / 3600})
+    return pd.DataFrame(rows, columns=["model", "arguments", "batch", "dataset", "post-training", "runs", "stored",
+                                       "to train", "steps to train", "s/step", "core-hours"])
 
 
 def plan_text(plan: pd.DataFrame, workers: int = 1) -> str:
@@ -123,7 +143,7 @@ def plan_text(plan: pd.DataFrame, workers: int = 1) -> str:
         return f"Plan: all {stored} runs are stored; nothing to train."
     hours = plan["core-hours"].sum()
     untimed = int(plan[plan["s/step"].isna()]["to train"].sum())
-    note = f" ({untimed} post-training runs not timed)" if untimed else ""
+    note = f" ({untimed} runs not timed)" if untimed else ""
     return (f"Plan: {stored} runs load, {todo} train: about {hours:.2f} core-hours of SGD steps{note}, "
             f"{hours / max(workers, 1):.2f} h on {workers} worker(s), measured on this machine; evaluations "
             f"and a busy machine add to it.")
