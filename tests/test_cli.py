@@ -58,7 +58,7 @@ def test_cli_missing_data_is_one_line(tmp_path):
 def test_cli_sweep_runs_a_grid_on_workers_then_skips_it(isolated_store):
     out = run_cli("sweep", "table1_depth_scaling", "--profile", "smoke", "--executor", "processes", "--workers", "2")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().startswith("table1_depth_scaling (smoke): 8 runs stored")  # 2 depths x 4 rows x 1 lr x 1 seed
+    assert out.stdout.strip().startswith("table1_depth_scaling (smoke), part 1 of 1: 8 runs stored")  # 2 depths x 4 rows x 1 lr x 1 seed
     files = sorted((isolated_store / "table1_depth_scaling").glob("*.json"))
     assert len(files) == 8 and all(json.loads(f.read_text())["provenance"]["executor"] == "processes" for f in files)
     before = [f.read_bytes() for f in files]
@@ -71,7 +71,11 @@ def test_cli_sweep_bad_input_is_one_line():
     for args, expected in [(("table1",), "unknown experiment 'table1' to sweep; the chapters that train are: "),
                            (("expansion_theorem",), "unknown experiment 'expansion_theorem' to sweep"),
                            (("table1_depth_scaling", "--executor", "slurm"), "unknown executor 'slurm'"),
-                           (("table1_depth_scaling", "--profile", "huge"), "unknown profile 'huge'")]:
+                           (("table1_depth_scaling", "--profile", "huge"), "unknown profile 'huge'"),
+                           (("table1_depth_scaling", "--profile", "smoke", "--part", "2"),
+                            "--part must be 1 to 1 for table1_depth_scaling (smoke); got 2"),
+                           (("linearization_napl", "--budget", "book_v2", "--part", "0"),
+                            "--part must be 1 to 3 for linearization_napl (book_v2); got 0")]:
         out = run_cli("sweep", *args)
         assert out.returncode == 2 and out.stderr.strip().count("\n") == 0, out.stderr
         assert out.stderr.startswith("error: " + expected), out.stderr

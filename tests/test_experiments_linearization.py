@@ -247,3 +247,22 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     verdicts = lin.protocol_verdicts(results, settings, store)
     assert [v.claim for v in verdicts] == list(lin.CLAIMS)
     assert all(v.outcome in ("inconclusive", "not run", "partly reproduced", "not reproduced") for v in verdicts)
+
+
+def test_the_sweep_trains_the_protocol_before_the_difficulty_ladder():
+    """Issue 13's compute plan: the controlled protocol first (start networks, penalty runs, then
+    fine-tuning with learned and random masks), then each rung of the ladder; the chapter's runs are
+    the parts in that order, and no part needs a run of a later one."""
+    from resdepth.experiments import resolve, sweep_configs, sweep_parts
+
+    parts = sweep_parts("linearization_napl", "book", "book_v2")
+    assert [c for part in parts for c in part] == sweep_configs("linearization_napl", "book", "book_v2")
+    assert len(parts) == 3 and not any(c.classes for c in parts[0])
+    assert [sorted({c.classes for c in part}) for part in parts[1:]] == [[(1, 9)], [(0, 2, 4, 6)]]
+    assert any(c.mask == "random" for c in parts[0])
+    seen = set()
+    for part in parts:
+        seen |= {f"{c.experiment}/{c.key}" for c in part}
+        assert all(c.start_from in seen for c in part if c.start_from)
+    assert len(sweep_parts("linearization_napl", "book")) == 1
+    assert resolve("linearization_napl", "book", "book_v2")["ladder_seeds"] == [0]

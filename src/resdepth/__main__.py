@@ -20,7 +20,7 @@ import sys
 from .book import replace_report_table, report_markdown
 from .errors import ConfigError, ResdepthError
 from .files import scratch_results_dir
-from .experiments import kept_weights, sweep_configs, trained_experiments
+from .experiments import kept_weights, sweep_configs, sweep_parts, trained_experiments
 from .models import list_models, model_arg_names
 from .plan import plan_text, sweep_plan
 from .results import run_or_load, sweep
@@ -85,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
                    help="ray: the fraction of a GPU each run or stack asks for (default 1; 0.25 puts four on a GPU)")
     s.add_argument("--device", default="auto", help="local and processes: auto, cpu, cuda or cuda:N")
     s.add_argument("--max-retries", type=int, default=3, help="times a run whose worker died is retried")
+    s.add_argument("--part", type=int, help="train only this part of the chapter's runs (1, 2, ...; default: every "
+                                            "part, in order; the linearization chapter's book_v2 has 3: its protocol, "
+                                            "then two rungs of its difficulty ladder)")
     pl = sub.add_parser("plan", help="print a chapter's plan: runs stored, runs to train, measured core-hours")
     pl.add_argument("experiment", help=f"a chapter that trains: {', '.join(trained_experiments())}")
     pl.add_argument("--profile", default="book", help="smoke, book or paper")
@@ -145,13 +148,20 @@ def run_sweep(args) -> int:
     if args.experiment not in trained_experiments():
         raise ConfigError(f"unknown experiment {args.experiment!r} to sweep; the chapters that train are: "
                           f"{', '.join(trained_experiments())}")
-    configs = sweep_configs(args.experiment, args.profile, args.budget)
+    parts = sweep_parts(args.experiment, args.profile, args.budget)
+    if args.part is not None and not 1 <= args.part <= len(parts):
+        raise ConfigError(f"--part must be 1 to {len(parts)} for {args.experiment} ({args.budget or args.profile}); "
+                          f"got {args.part}")
     keep = kept_weights(args.experiment, args.profile, args.budget)  # the weights the chapter keeps
-    records = sweep(configs, Store(profile=args.profile), device=args.device, executor=args.executor,
-                    save_weights=keep, address=args.address, workers=args.workers, max_retries=args.max_retries, stack=args.stack,
-                    stack_size=args.stack_size, gpus_per_unit=args.gpus_per_unit)
-    diverged = sum(r["status"] == "diverged" for r in records)
-    print(f"{args.experiment} ({args.budget or args.profile}): {len(records)} runs stored, {diverged} diverged")
+    for number, configs in enumerate(parts, start=1):
+        if args.part not in (None, number):
+            continue
+        records = sweep(configs, Store(profile=args.profile), device=args.device, executor=args.executor,
+                        save_weights=keep, address=args.address, workers=args.workers, max_retries=args.max_retries,
+                        stack=args.stack, stack_size=args.stack_size, gpus_per_unit=args.gpus_per_unit)
+        diverged = sum(r["status"] == "diverged" for r in records)
+        print(f"{args.experiment} ({args.budget or args.profile}), part {number} of {len(parts)}: {len(records)} runs "
+              f"stored, {diverged} diverged")
     return 0
 
 

@@ -51,6 +51,14 @@ def sweep_configs(name: str, profile: str, budget: str | None = None) -> list:
     return experiment(name).configs(resolve(name, profile, budget))
 
 
+def sweep_parts(name: str, profile: str, budget: str | None = None) -> list:
+    """The runs of experiment ``name`` in the parts, and the order, that ``python -m resdepth sweep``
+    trains them: the module's ``sweep_parts`` where it has one (the linearization chapter trains its
+    controlled protocol before the rungs of its difficulty ladder, issue 13's order), else one part."""
+    module, settings = experiment(name), resolve(name, profile, budget)
+    return module.sweep_parts(settings) if hasattr(module, "sweep_parts") else [module.configs(settings)]
+
+
 def kept_weights(name: str, profile: str, budget: str | None = None) -> list:
     """The runs of experiment ``name`` whose weights its chapter keeps (the module's
     ``weight_configs``; none for a module without one): what ``python -m resdepth sweep`` keeps too."""
@@ -63,4 +71,5 @@ def trained_experiments() -> list:
     return [name for name, m in EXPERIMENTS.items() if m.TRAINS]
 
 
-__all__ = ["EXPERIMENTS", "PROFILES", "experiment", "kept_weights", "resolve", "sweep_configs", "trained_experiments"]
+__all__ = ["EXPERIMENTS", "PROFILES", "experiment", "kept_weights", "resolve", "sweep_configs", "sweep_parts",
+           "trained_experiments"]

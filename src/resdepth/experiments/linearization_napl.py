@@ -220,11 +220,18 @@ def ladder_settings(settings: dict, classes: list) -> dict:
             "calibration": {}}
 
 
-def configs(settings: dict) -> list:
+def sweep_parts(settings: dict) -> list:
+    """The runs in the order issue 13's compute plan puts them: the controlled protocol (start
+    networks, penalty runs, then fine-tuning with learned and random masks), then each rung of the
+    difficulty ladder; the first budget is one part."""
     if not is_protocol(settings):
-        return study_configs(settings, NAME)
-    return mn.protocol_configs(settings, NAME) + [
-        c for classes in settings["ladder"].values() for c in mn.protocol_configs(ladder_settings(settings, classes), NAME)]
+        return [study_configs(settings, NAME)]
+    return [mn.protocol_configs(settings, NAME)] + [
+        mn.protocol_configs(ladder_settings(settings, classes), NAME) for classes in settings["ladder"].values()]
+
+
+def configs(settings: dict) -> list:
+    return [c for part in sweep_parts(settings) for c in part]
 
 
 # ----------------------------------------------------------------------------- tables
