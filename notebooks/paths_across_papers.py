@@ -55,11 +55,12 @@ settings, store = setup(paths_across_papers.NAME, profile, depths=depths, width=
 results = paths_across_papers.run(settings, store)
 
 # %% tags=["hide-input"]
-show_text(f"Budget, part 1: {results['budget_towers']} (committed sample); no training.")
-show_text(f"Budget, part 2: {results['budget_linearized']}.")
+show_text(f"Budget of question (1), do paths count the same: {results['budget_towers']} (committed sample); "
+          f"no training.")
+show_text(f"Budget of question (2), the depth mix: {results['budget_linearized']}.")
 
 # %% [markdown]
-# ## 1. Do paths count the same?
+# ## Do paths count the same?
 #
 # For each depth, the ratio $\|\lambda^2 M_2\| / \|\lambda M_1\|$ (norms over the batch of logits),
 # computed by `resdepth.expansion.expansion_terms` with $n$ Jacobian-vector products, in
@@ -98,7 +99,7 @@ show("tab-synthesis-ratios", results["ratio_summary"].round(4))
 # table below gives both, with the interval over seeds.
 
 # %% [markdown]
-# ## 2. The depth mix of a λ = 1/√n tower against linearized networks
+# ## The depth mix of a λ = 1/√n tower against linearized networks
 #
 # Left: the tower's nonlinear depth per path with the expansion's weights (stem ReLU plus
 # Binomial$(n, \lambda/(1+\lambda))$ branches), against the even-split walk that NAPL uses. Right: the

@@ -204,12 +204,20 @@ BAD_OUTPUT = [
 
 
 def screenshot(driver, page):
+    """The whole page as a reader sees it at this width. The viewport is made as tall as the page
+    for the capture: Chromium's captureBeyondViewport drew some pages reached by a sidebar link
+    shifted to the left, with their layout intact."""
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics.get("cssContentSize") or metrics["contentSize"]
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True, "fromSurface": True,
-        "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 16000), "scale": 1},
-    })
+    width, height = int(size["width"]), min(int(size["height"]), 16000)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "fromSurface": True, "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        })
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / (page.replace("/", "__") + ".png")
     path.write_bytes(base64.b64decode(shot["data"]))
