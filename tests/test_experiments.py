@@ -167,3 +167,21 @@ def test_tables_read_as_words_and_numbers_without_nan_or_index():
     assert ">0<" not in html and ">1<" not in html  # no 0..n index column
     labelled = readable_table(pd.DataFrame({"x": [1]}, index=pd.Index(["a"], name="row"))).to_html()
     assert ">a<" in labelled  # a real index stays
+
+
+def test_a_chapters_verdicts_are_coloured_by_outcome():
+    """Issue 14 item 5: each verdict cell of a chapter's table carries its outcome's class, which the
+    stylesheet colours as the report's badges (one rule per outcome)."""
+    from pathlib import Path
+
+    from resdepth.book import outcome_classes, readable_table, verdict_table
+    from resdepth.verdict import OUTCOMES, Verdict
+
+    verdicts = [Verdict(f"c{i}", "claim", "paper", "ours", "budget", outcome, "rule", "statistic")
+                for i, outcome in enumerate(OUTCOMES)]
+    table = verdict_table(verdicts)
+    html = readable_table(table).set_td_classes(outcome_classes(verdicts, table)).to_html()
+    css = (Path(__file__).resolve().parents[1] / "book" / "_static" / "resdepth.css").read_text()
+    for outcome in OUTCOMES:
+        name = "verdict-" + outcome.replace(" ", "-")
+        assert f"verdict-outcome {name}" in html and f".{name} {{ background-color" in css

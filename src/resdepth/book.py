@@ -115,11 +115,21 @@ def verdict_table(verdicts) -> pd.DataFrame:
                           "verdict": v.summary, "rule": v.rule, "statistic": v.statistic} for v in verdicts])
 
 
+def outcome_classes(verdicts, table: pd.DataFrame) -> pd.DataFrame:
+    """CSS classes for ``table``'s cells: each verdict cell gets ``verdict-outcome verdict-<outcome>``,
+    which the book's stylesheet (book/_static/resdepth.css) colours as the report's badges."""
+    classes = pd.DataFrame("", index=table.index, columns=table.columns)
+    classes["verdict"] = [f"verdict-outcome verdict-{v.outcome.replace(' ', '-')}" for v in verdicts]
+    return classes
+
+
 def show_verdicts(verdicts, key: str) -> None:
-    """Show the chapter's verdict table (glued as ``key``) and glue each verdict's fields."""
+    """Show the chapter's verdict table (glued as ``key``), each verdict coloured by its outcome,
+    and glue each verdict's fields for the reproduction report."""
     from myst_nb import glue
 
-    show(key, verdict_table(verdicts))
+    table = verdict_table(verdicts)
+    show(key, readable_table(table).set_td_classes(outcome_classes(verdicts, table)))
     for v in verdicts:
         for field, value in zip(VERDICT_FIELDS, (v.ours, v.budget, v.summary, v.statistic)):
             glue(f"{v.claim}_{field}", value, display=False)
