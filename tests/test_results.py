@@ -170,6 +170,27 @@ def test_the_package_api_loads_a_stored_model_and_lists_an_experiments_runs(isol
     assert set(resdepth.__all__) >= {"RunConfig", "Store", "build_model", "load_model", "runs_frame", "sweep"}
 
 
+def test_load_run_finds_one_run_by_its_config_fields_and_names_what_tells_runs_apart(isolated_store):
+    """Issue 14 item 10: resdepth.load_run(experiment, **config) -> (record, model); resdepth.runs."""
+    import resdepth
+
+    first, second = cfg(seed=0), cfg(seed=1)
+    resdepth.sweep([first, second], progress=False, save_weights=True, executor="local")
+    record, model = resdepth.load_run(first.experiment, depth=2, seed=1)
+    assert record["key"] == second.key and not model.training
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 resdepth.load_model(second).state_dict().values()))
+    assert sorted(resdepth.runs(first.experiment)["seed"]) == [0, 1]
+    with pytest.raises(ConfigError, match=r"2 stored runs of .* match; name one more field to choose: seed \(0, 1\)$"):
+        resdepth.load_run(first.experiment, depth=2)
+    with pytest.raises(ConfigError, match="no stored run of .* has seed=7; resdepth.runs"):
+        resdepth.load_run(first.experiment, seed=7)
+    with pytest.raises(ConfigError, match="dept is not a field of .*; use one of: .*depth"):
+        resdepth.load_run(first.experiment, dept=2)
+    with pytest.raises(ConfigError, match="no run of 'nothing_here' is stored"):
+        resdepth.load_run("nothing_here", seed=0)
+
+
 def test_dependency_stages_order_runs_after_the_runs_they_start_from():
     from resdepth.results import dependency_stages
 

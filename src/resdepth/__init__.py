@@ -21,11 +21,11 @@ __version__ = "0.1.0"
 # The public API, imported on first use (``import resdepth`` stays light; torch loads when needed):
 #   resdepth.RunConfig, resdepth.Store, resdepth.build_model, resdepth.list_models,
 #   resdepth.load_dataset, resdepth.run_or_load, resdepth.sweep, resdepth.load_model,
-#   resdepth.runs_frame, resdepth.experiment
+#   resdepth.load_run, resdepth.runs (= runs_frame), resdepth.experiment
 _API = {
     "RunConfig": "config", "Store": "store", "build_model": "models", "list_models": "models",
     "load_dataset": "data", "run_or_load": "results", "sweep": "results", "load_model": "results",
-    "runs_frame": "results", "experiment": "experiments",
+    "runs_frame": "results", "runs": "results", "load_run": "results", "experiment": "experiments",
 }
 __all__ = sorted(_API)
 
