@@ -5,6 +5,9 @@
 #               builds the book and reads every page in headless Chromium (tests/test_browser.py,
 #               marker "browser"; it skips only where Chromium is not installed)
 # Both create .venv and install requirements.txt and the package on first use.
+#   make chapter NB=lambda_sweep ARGS='-p epochs 10'   one chapter re-executed by papermill with
+#               ARGS (a tweak trains into the scratch store) and rendered, figures included, to
+#               _build/chapters/NB.html; RESDEPTH_PROFILE=smoke make chapter NB=... takes seconds
 #   make browser-test   the browser test alone, on the _build/html that `make book` left
 #   make benchmark      the benchmark suite (benchmarks/run.py): tables, and CSV in benchmarks/results/
 #   make report         rewrites the reproduction report's table from the experiment modules' CLAIMS
@@ -13,8 +16,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard notebooks/*.py)
+# where make chapter writes (a test points it elsewhere)
+CHAPTERS ?= _build/chapters
 
-.PHONY: book test browser-test benchmark notebooks report clean
+.PHONY: book test chapter browser-test benchmark notebooks report clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +37,15 @@ notebooks: $(VENV)/.installed
 
 test: notebooks
 	RESDEPTH_PROFILE=smoke $(BIN)/python -m pytest tests $(NOTEBOOKS:.py=.ipynb) --nbval-lax -p no:cacheprovider
+
+chapter: $(VENV)/.installed
+	$(if $(NB),,$(error make chapter needs NB=<notebook>, e.g. make chapter NB=training_basics ARGS='-p depth 32'))
+	$(if $(wildcard notebooks/$(NB).py),,$(error no notebook notebooks/$(NB).py: NB is one of $(basename $(notdir $(NOTEBOOKS)))))
+	@mkdir -p $(CHAPTERS)
+	$(BIN)/jupytext --to ipynb --quiet --output $(CHAPTERS)/$(NB).source.ipynb notebooks/$(NB).py
+	$(BIN)/papermill --cwd notebooks $(CHAPTERS)/$(NB).source.ipynb $(CHAPTERS)/$(NB).ipynb $(ARGS)
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/jupyter-nbconvert --to html --log-level ERROR $(CHAPTERS)/$(NB).ipynb
+	@echo "open $(CHAPTERS)/$(NB).html"
 
 browser-test: $(VENV)/.installed
 	RESDEPTH_BOOK_BUILT=1 $(BIN)/python -m pytest tests/test_browser.py -m browser -p no:cacheprovider -s

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run_cli(*args, env_extra=None):
@@ -118,3 +119,31 @@ def test_ctrl_c_on_a_cli_sweep_ends_with_one_line_and_status_130(isolated_store)
     assert driver.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "interrupted: the finished runs are stored; re-run the same command to resume" in err
+
+
+def test_make_chapter_renders_a_re_executed_chapter_with_its_figures_to_html(tmp_path):
+    """Issue 14 item 1: `make chapter NB=... ARGS=...` re-executes one chapter with papermill, with a
+    tweaked parameter, and renders it to one HTML page that shows the chapter's figures."""
+    import shutil
+
+    import pytest
+
+    from resdepth.files import REPO_ROOT
+
+    venv = Path(sys.prefix)
+    if shutil.which("make") is None or not (venv / ".installed").exists() or not (venv / "bin" / "jupyter-nbconvert").exists():
+        pytest.skip("needs make and the README's .venv (make test creates it)")
+    make = ["make", "-s", "-C", str(REPO_ROOT), f"VENV={venv}", f"CHAPTERS={tmp_path}", "chapter"]
+    env = {**os.environ, "RESDEPTH_PROFILE": "smoke"}
+    out = subprocess.run([*make, "NB=expansion_theorem", "ARGS=-p depth 8"], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    executed = json.loads((tmp_path / "expansion_theorem.ipynb").read_text())
+    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and "depth = 8" in "".join(injected[0]["source"])
+    html = (tmp_path / "expansion_theorem.html").read_text()
+    assert html.count("data:image/png;base64") >= 3  # the chapter's three figures, inline
+    for args, message in [([], "make chapter needs NB=<notebook>"), (["NB=nope"], "NB is one of ")]:
+        bad = subprocess.run([*make, *args], capture_output=True, text=True, env=env, timeout=120)
+        lines = bad.stderr.strip().splitlines()
+        assert bad.returncode == 2 and len(lines) == 1 and message in lines[0], bad.stderr
