@@ -96,7 +96,7 @@ def sweep_workers(pid: int) -> list:
     return found
 
 
-def test_ctrl_c_on_a_cli_sweep_ends_with_one_line_and_status_130(isolated_store):
+def test_ctrl_c_on_a_cli_sweep_ends_with_one_line_and_status_130(isolated_store, as_terminal_job):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a book-budget
     sweep into a test store: one line that says how to resume, no traceback, exit status 130."""
     import signal
@@ -104,7 +104,8 @@ def test_ctrl_c_on_a_cli_sweep_ends_with_one_line_and_status_130(isolated_store)
 
     driver = subprocess.Popen([sys.executable, "-m", "resdepth", "sweep", "lambda_sweep", "--profile", "book",
                                "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+                              env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True,
+                              preexec_fn=as_terminal_job)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not sweep_workers(driver.pid):

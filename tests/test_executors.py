@@ -225,7 +225,7 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_killing_a_sweep_driver_stops_its_workers_within_seconds(isolated_store, how):
+def test_killing_a_sweep_driver_stops_its_workers_within_seconds(isolated_store, how, as_terminal_job):
     """Issue 15 item 7: a killed driver left its workers training, then hanging."""
     import subprocess
     import sys
@@ -234,7 +234,8 @@ def test_killing_a_sweep_driver_stops_its_workers_within_seconds(isolated_store,
               "runs = [RunConfig(experiment='x', model='tower', model_args=dict(depth=2, width=8), dataset='sample', "
               "steps=10**6, batch_size=32, eval_every=10**5, seed=s) for s in (0, 1)]\n"
               "sweep(runs, progress=False, executor='processes', workers=2)\n")
-    driver = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    driver = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"},
+                              preexec_fn=as_terminal_job)
     try:
         deadline, workers = time.monotonic() + 120, []
         while time.monotonic() < deadline and len(workers) < 2:
