@@ -180,29 +180,29 @@ def load_run(experiment: str, store: Store | None = None, **fields):
     """The one stored run of ``experiment`` whose config has these values, as ``(record, model)``.
 
     ``fields`` are config fields or model arguments, as ``runs(experiment)`` names its columns:
-    ``load_run("table1_depth_scaling", depth=100, lam="1/sqrt(n)", lr=2**-6, seed=0)``. The model
-    is ``load_model``'s (eval mode, trained weights). No match, or several, is one line that says
-    which values exist or which fields still tell the matches apart."""
+    ``load_run("lambda_sweep", lam="n^-0.5", lr=0.05, seed=0)``. The model is ``load_model``'s
+    (eval mode, trained weights; the run must have stored them). No match, or several, is one line
+    that says which values exist or which fields still tell the matches apart."""
     store = store or Store()
     records = store.records(check_experiment_name(experiment))
     if not records:
         raise ConfigError(f"no run of {experiment!r} is stored in {store.root}; train it first "
                           f"(python -m resdepth sweep {experiment})")
-    columns = sorted(set().union(*(flat_config(r) for r in records)))
+    flats = [flat_config(r) for r in records]
+    columns = sorted(set().union(*flats))
     unknown = sorted(set(fields) - set(columns))
     if unknown:
         raise ConfigError(f"{', '.join(unknown)} is not a field of {experiment}'s runs; use one of: {', '.join(columns)}")
-    matches = [r for r in records if all(flat_config(r).get(k) == v for k, v in fields.items())]
+    matches = [(r, flat) for r, flat in zip(records, flats) if all(flat.get(k) == v for k, v in fields.items())]
     if not matches:
         wanted = ", ".join(f"{k}={v!r}" for k, v in fields.items())
         raise ConfigError(f"no stored run of {experiment} has {wanted}; resdepth.runs({experiment!r}) lists "
                           f"the {len(records)} stored runs")
     if len(matches) > 1:
-        differ = [c for c in columns if len({repr(flat_config(r).get(c)) for r in matches}) > 1]
+        values = {c: sorted({repr(flat.get(c)) for _, flat in matches}) for c in columns}
         raise ConfigError(f"{len(matches)} stored runs of {experiment} match; name one more field to choose: "
-                          + "; ".join(f"{c} ({', '.join(sorted({repr(flat_config(r).get(c)) for r in matches}))})"
-                                      for c in differ))
-    record = matches[0]
+                          + "; ".join(f"{c} ({', '.join(v)})" for c, v in values.items() if len(v) > 1))
+    record = matches[0][0]
     return record, load_model(f"{experiment}/{record['key']}", store)
 
 
