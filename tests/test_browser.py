@@ -272,16 +272,28 @@ VERDICT_FACTS = """
 const texts = sel => Array.from(document.querySelectorAll(sel)).map(e => e.textContent.trim());
 return {tally: texts('.verdict-tally-line .verdict-badge'),
         badges: texts('table#tab-reproduction-report .verdict-badge'),
-        rows: document.querySelectorAll('table#tab-reproduction-report tbody tr').length};
+        rows: document.querySelectorAll('table#tab-reproduction-report tbody tr').length,
+        chapter_badges: Array.from(document.querySelectorAll('td .verdict-badge')).map(
+            e => ({text: e.textContent.trim(), background: getComputedStyle(e).backgroundColor,
+                   cell_background: getComputedStyle(e.closest('td')).backgroundColor}))};
 """
 
 
 def verdict_problems(browser, page) -> list:
     """The landing page and the report show the tally of outcomes (book/_ext/resdepth_verdicts.py);
-    on the report it adds up to its rows, and every row's verdict is a coloured badge."""
-    if page not in ("book/intro", "book/reproduction_report"):
+    on the report it adds up to its rows, and every row's verdict is a coloured badge. A chapter that
+    judges claims (calls show_verdicts) shows each verdict as a coloured badge, not a filled cell."""
+    source = ROOT / f"{page}.py"
+    judges = page.startswith("notebooks/") and "show_verdicts(" in source.read_text()
+    if page not in ("book/intro", "book/reproduction_report") and not judges:
         return []
     facts = browser.execute_script(VERDICT_FACTS)
+    if judges:
+        badges = facts["chapter_badges"]
+        transparent = "rgba(0, 0, 0, 0)"
+        return ([f"{page}: its verdict table shows no verdict badge"] if not badges else []) + [
+            f"{page}: verdict badge {b['text']!r} has background {b['background']}, its cell {b['cell_background']}"
+            for b in badges if b["background"] == transparent or b["cell_background"] == b["background"]]
     if not facts["tally"]:
         return [f"{page}: no tally of verdicts"]
     counts = [int(t.split(" ", 1)[0]) for t in facts["tally"]]

@@ -169,19 +169,26 @@ def test_tables_read_as_words_and_numbers_without_nan_or_index():
     assert ">a<" in labelled  # a real index stays
 
 
-def test_a_chapters_verdicts_are_coloured_by_outcome():
-    """Issue 14 item 5: each verdict cell of a chapter's table carries its outcome's class, which the
-    stylesheet colours as the report's badges (one rule per outcome)."""
+def test_a_chapters_verdicts_are_badges_coloured_by_outcome():
+    """Issue 14 item 5: each verdict of a chapter's table is a badge with its outcome's class, which
+    the stylesheet colours as the report's badges (one rule per outcome); the cell itself is not
+    filled, and a missing range follows the badge as escaped text."""
     from pathlib import Path
 
-    from resdepth.book import outcome_classes, readable_table, verdict_table
+    from resdepth.book import readable_table, verdict_badge, verdict_table
     from resdepth.verdict import OUTCOMES, Verdict
 
     verdicts = [Verdict(f"c{i}", "claim", "paper", "ours", "budget", outcome, "rule", "statistic")
                 for i, outcome in enumerate(OUTCOMES)]
     table = verdict_table(verdicts)
-    html = readable_table(table).set_td_classes(outcome_classes(verdicts, table)).to_html()
+    table["verdict"] = [verdict_badge(v) for v in verdicts]
+    html = readable_table(table).to_html()
     css = (Path(__file__).resolve().parents[1] / "book" / "_static" / "resdepth.css").read_text()
     for outcome in OUTCOMES:
         name = "verdict-" + outcome.replace(" ", "-")
-        assert f"verdict-outcome {name}" in html and f".{name} {{ background-color" in css
+        assert f'<span class="verdict-badge {name}">{outcome}</span>' in html
+        assert f".{name} {{ background-color" in css
+    assert "td.verdict-outcome" not in css
+    capped = Verdict("c", "claim", "paper", "ours", "budget", "reproduced", "rule", "statistic", missing="n < 10")
+    assert verdict_badge(capped) == ('<span class="verdict-badge verdict-partly-reproduced">partly reproduced'
+                                     '</span> (not covered: n &lt; 10)')

@@ -115,21 +115,24 @@ def verdict_table(verdicts) -> pd.DataFrame:
                           "verdict": v.summary, "rule": v.rule, "statistic": v.statistic} for v in verdicts])
 
 
-def outcome_classes(verdicts, table: pd.DataFrame) -> pd.DataFrame:
-    """CSS classes for ``table``'s cells: each verdict cell gets ``verdict-outcome verdict-<outcome>``,
-    which the book's stylesheet (book/_static/resdepth.css) colours as the report's badges."""
-    classes = pd.DataFrame("", index=table.index, columns=table.columns)
-    classes["verdict"] = [f"verdict-outcome verdict-{v.outcome.replace(' ', '-')}" for v in verdicts]
-    return classes
+def verdict_badge(verdict) -> str:
+    """A verdict cell's HTML: the outcome as a badge (``verdict-badge verdict-<outcome>``, coloured by
+    book/_static/resdepth.css as the report's badges), then what the budget did not cover, as text."""
+    from html import escape
+
+    rest = verdict.summary[len(verdict.outcome):]
+    badge_class = "verdict-" + verdict.outcome.replace(" ", "-")
+    return f'<span class="verdict-badge {badge_class}">{escape(verdict.outcome)}</span>{escape(rest)}'
 
 
 def show_verdicts(verdicts, key: str) -> None:
-    """Show the chapter's verdict table (glued as ``key``), each verdict coloured by its outcome,
+    """Show the chapter's verdict table (glued as ``key``), each outcome a badge in its colour,
     and glue each verdict's fields for the reproduction report."""
     from myst_nb import glue
 
     table = verdict_table(verdicts)
-    show(key, readable_table(table).set_td_classes(outcome_classes(verdicts, table)))
+    table["verdict"] = [verdict_badge(v) for v in verdicts]
+    show(key, readable_table(table))
     for v in verdicts:
         for field, value in zip(VERDICT_FIELDS, (v.ours, v.budget, v.summary, v.statistic)):
             glue(f"{v.claim}_{field}", value, display=False)
