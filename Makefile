@@ -18,6 +18,8 @@ BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard notebooks/*.py)
 # where make chapter writes (a test points it elsewhere)
 CHAPTERS ?= _build/chapters
+# MathJax 3 for make chapter's pages, from the pinned sphinx-mathjax-offline that the book uses (no CDN)
+MATHJAX = $(wildcard $(VENV)/lib/python3*/site-packages/sphinx-mathjax-offline/static/mathjax/tex-svg-full.js)
 
 .PHONY: book test chapter browser-test benchmark notebooks report clean
 
@@ -44,7 +46,10 @@ chapter: $(VENV)/.installed
 	@mkdir -p $(CHAPTERS)
 	$(BIN)/jupytext --to ipynb --quiet --output $(CHAPTERS)/$(NB).source.ipynb notebooks/$(NB).py
 	$(BIN)/papermill --cwd notebooks $(CHAPTERS)/$(NB).source.ipynb $(CHAPTERS)/$(NB).ipynb $(ARGS)
-	PYTHONWARNINGS=ignore::UserWarning $(BIN)/jupyter-nbconvert --to html --log-level ERROR $(CHAPTERS)/$(NB).ipynb
+	$(if $(MATHJAX),,$(error no MathJax in $(VENV) (sphinx-mathjax-offline): reinstall with rm $(VENV)/.installed && make chapter NB=$(NB)))
+	@mkdir -p $(CHAPTERS)/mathjax && cp $(MATHJAX) $(CHAPTERS)/mathjax/
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/jupyter-nbconvert --to html --log-level ERROR \
+		--template-file book/_templates/chapter.html.j2 $(CHAPTERS)/$(NB).ipynb
 	@echo "open $(CHAPTERS)/$(NB).html"
 
 browser-test: $(VENV)/.installed

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,7 +125,8 @@ def test_ctrl_c_on_a_cli_sweep_ends_with_one_line_and_status_130(isolated_store,
 
 def test_make_chapter_renders_a_re_executed_chapter_with_its_figures_to_html(tmp_path):
     """Issue 14 item 1: `make chapter NB=... ARGS=...` re-executes one chapter with papermill, with a
-    tweaked parameter, and renders it to one HTML page that shows the chapter's figures."""
+    tweaked parameter, and renders it to one HTML page that shows the chapter's figures and loads
+    nothing from another host (MathJax from the copy beside it), so that it reads offline."""
     import shutil
 
     import pytest
@@ -144,6 +146,10 @@ def test_make_chapter_renders_a_re_executed_chapter_with_its_figures_to_html(tmp
     assert len(injected) == 1 and "depth = 8" in "".join(injected[0]["source"])
     html = (tmp_path / "expansion_theorem.html").read_text()
     assert html.count("data:image/png;base64") >= 3  # the chapter's three figures, inline
+    remote = re.findall(r"""(?:src|href)=["']((?:https?:)?//[^"']*)""", html)
+    assert not remote, f"the page loads files from other hosts, so it does not work offline: {remote}"
+    assert "torch.jit.script" not in html  # standard error is left out, as the book leaves it out
+    assert '<script src="mathjax/tex-svg-full.js">' in html and (tmp_path / "mathjax" / "tex-svg-full.js").is_file()
     for args, message in [([], "make chapter needs NB=<notebook>"), (["NB=nope"], "NB is one of ")]:
         bad = subprocess.run([*make, *args], capture_output=True, text=True, env=env, timeout=120)
         lines = bad.stderr.strip().splitlines()
