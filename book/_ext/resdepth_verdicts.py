@@ -18,7 +18,7 @@ from collections import Counter
 from docutils import nodes
 from sphinx.util import logging
 
-from resdepth.verdict import OUTCOMES
+from resdepth.verdict import OUTCOMES, badge_class
 
 REPORT_DOC = "book/reproduction_report"
 REPORT_TABLE = "tab-reproduction-report"
@@ -31,10 +31,6 @@ def outcome_of(text: str):
     reproduced"), the longest match first; None if it starts with none."""
     text = text.strip().lower()
     return next((o for o in sorted(OUTCOMES, key=len, reverse=True) if text.startswith(o)), None)
-
-
-def badge_class(outcome: str) -> str:
-    return "verdict-" + outcome.replace(" ", "-")
 
 
 def report_verdicts(doctree) -> list:

@@ -18,6 +18,7 @@ import pandas as pd
 from .experiments import EXPERIMENTS, resolve
 from .files import scratch_results_dir
 from .store import Store
+from .verdict import badge_class
 
 SMOKE_BANNER = ("SMOKE PROFILE: these numbers only exercise the code on the small committed sample. "
                 "They are not results.")
@@ -121,8 +122,7 @@ def verdict_badge(verdict) -> str:
     from html import escape
 
     rest = verdict.summary[len(verdict.outcome):]
-    badge_class = "verdict-" + verdict.outcome.replace(" ", "-")
-    return f'<span class="verdict-badge {badge_class}">{escape(verdict.outcome)}</span>{escape(rest)}'
+    return f'<span class="verdict-badge {badge_class(verdict.outcome)}">{escape(verdict.outcome)}</span>{escape(rest)}'
 
 
 def show_verdicts(verdicts, key: str) -> None:

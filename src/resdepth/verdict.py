@@ -27,6 +27,13 @@ OUTCOMES = ("reproduced", "partly reproduced", "not reproduced", "inconclusive",
 ALPHA = 0.05  # every test in the book is two-sided at this level unless its rule says otherwise
 
 
+def badge_class(outcome: str) -> str:
+    """The CSS class that colours ``outcome``'s badge (book/_static/resdepth.css): "partly reproduced"
+    -> "verdict-partly-reproduced"; the report (book/_ext/resdepth_verdicts.py) and the chapters'
+    tables (resdepth.book.verdict_badge) use it."""
+    return "verdict-" + outcome.replace(" ", "-")
+
+
 @dataclass(frozen=True)
 class Verdict:
     claim: str  # stable id, e.g. "table1.scaled_train"; the report and glue keys use it
