@@ -175,14 +175,12 @@ def test_a_chapters_verdicts_are_badges_coloured_by_outcome():
     filled, and a missing range follows the badge as escaped text."""
     from pathlib import Path
 
-    from resdepth.book import readable_table, verdict_badge, verdict_table
+    from resdepth.book import badged_verdict_table, verdict_badge
     from resdepth.verdict import OUTCOMES, Verdict
 
     verdicts = [Verdict(f"c{i}", "claim", "paper", "ours", "budget", outcome, "rule", "statistic")
                 for i, outcome in enumerate(OUTCOMES)]
-    table = verdict_table(verdicts)
-    table["verdict"] = [verdict_badge(v) for v in verdicts]
-    html = readable_table(table).to_html()
+    html = badged_verdict_table(verdicts).to_html()
     css = (Path(__file__).resolve().parents[1] / "book" / "_static" / "resdepth.css").read_text()
     for outcome in OUTCOMES:
         name = "verdict-" + outcome.replace(" ", "-")

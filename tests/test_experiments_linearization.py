@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -244,9 +245,24 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     assert set(results.runs["arm"]) == {"channel", "layer", "random"}
     assert sorted(results.start_errors.index) == [0, 1] and results.start_errors.between(0, 1).all()
     assert len(results.calibration) == 1 and len(results.history) > 2  # the curve of the longer phase 2
-    verdicts = lin.protocol_verdicts(results, settings, store)
+    verdicts = lin.protocol_verdicts(results, store)
     assert [v.claim for v in verdicts] == list(lin.CLAIMS)
     assert all(v.outcome in ("inconclusive", "not run", "partly reproduced", "not reproduced") for v in verdicts)
+    assert "still training" not in verdicts[2].ours  # the ladder is stored: its rule judges it
+    # a rung not stored yet: the difficulty claim waits for it, the others are judged as before
+    longer_ladder = dataclasses.replace(results, settings={**settings, "ladder": {
+        **settings["ladder"], "tops": [0, 2, 4, 6]}})
+    waiting = lin.protocol_verdicts(longer_ladder, store)
+    assert waiting[2].outcome == "not run" and "the ladder is still training" in waiting[2].ours
+    assert [v.summary for v in waiting[:2] + waiting[3:]] == [v.summary for v in verdicts[:2] + verdicts[3:]]
+    # the chapter stands by the protocol's verdicts once part 1 is stored, the first budget's before
+    assert lin.is_fully_stored(results) and not lin.is_fully_stored(None)
+    assert [v.summary for v in lin.chapter_verdicts(None, settings, results, store)] == [v.summary for v in verdicts]
+    assert not lin.is_fully_stored(dataclasses.replace(results, missing=1))
+    for figure in (lin.plot_protocol_accuracy, lin.plot_protocol_gaps, lin.plot_calibration):
+        assert figure(results).axes[0].has_data()
+    table = lin.protocol_gap_table(results)
+    assert list(table["NAPL"]) == sorted(set(results.gaps["napl"]) | set(results.random_gaps["napl"]))
 
 
 def test_the_sweep_trains_the_protocol_before_the_difficulty_ladder():

@@ -125,14 +125,19 @@ def verdict_badge(verdict) -> str:
     return f'<span class="verdict-badge {badge_class(verdict.outcome)}">{escape(verdict.outcome)}</span>{escape(rest)}'
 
 
+def badged_verdict_table(verdicts):
+    """``verdict_table`` styled for the page, each outcome a badge in its colour (``verdict_badge``)."""
+    table = verdict_table(verdicts)
+    table["verdict"] = [verdict_badge(v) for v in verdicts]
+    return readable_table(table)
+
+
 def show_verdicts(verdicts, key: str) -> None:
     """Show the chapter's verdict table (glued as ``key``), each outcome a badge in its colour,
     and glue each verdict's fields for the reproduction report."""
     from myst_nb import glue
 
-    table = verdict_table(verdicts)
-    table["verdict"] = [verdict_badge(v) for v in verdicts]
-    show(key, readable_table(table))
+    show(key, badged_verdict_table(verdicts))
     for v in verdicts:
         for field, value in zip(VERDICT_FIELDS, (v.ours, v.budget, v.summary, v.statistic)):
             glue(f"{v.claim}_{field}", value, display=False)

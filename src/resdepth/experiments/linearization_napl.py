@@ -173,6 +173,8 @@ GRANULARITY_STYLE = {
     "channel": dict(color="C0", label="channel-wise (variable depth)"),
     "layer": dict(color="C3", label="layer-wise (fixed depth)"),
 }
+ARM_STYLE = {**GRANULARITY_STYLE,  # the protocol's arms: the learned masks, and the random channel masks
+             "random": dict(color="C2", label="random channel mask, learned fractions")}
 
 
 # ----------------------------------------------------------------------------- configs
@@ -557,9 +559,11 @@ def run(settings: dict, store) -> Results:
 class ProtocolResults:
     """The controlled protocol's tables (``matched_napl``), from the runs stored so far."""
 
+    settings: dict  # the budget's settings (book_v2, or one rung of its ladder)
     runs: pd.DataFrame  # one line per phase-2 run (matched_napl.protocol_runs)
     at_points: pd.DataFrame  # accuracy interpolated at the NAPL points, per start, seed and arm
     gaps: pd.DataFrame  # channel minus layer-wise per start network and point
+    random_gaps: pd.DataFrame  # random channel masks minus layer-wise, per start network and point
     calibration: pd.DataFrame  # the calibration's accuracy after phase 2 and after the longer phase 2
     history: pd.DataFrame  # the calibration runs' evaluations: the phase-2 curve
     start_errors: pd.Series  # test error of each start network, by start seed
@@ -583,7 +587,8 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
     calibrated = [r for r in post if r["config"].get("mask") and r["config"]["epochs"] == longer]
     history = history_frame(calibrated) if calibrated else pd.DataFrame()
     return ProtocolResults(
-        runs=runs, at_points=at_points, gaps=mn.gaps_by_start(at_points),
+        settings=settings, runs=runs, at_points=at_points, gaps=mn.gaps_by_start(at_points),
+        random_gaps=mn.gaps_by_start(at_points, "random", "layer"),
         calibration=mn.calibration_gains(runs, epochs, longer), history=history,
         start_errors=pd.Series({r["config"]["seed"]: 1 - r["final"]["test_acc"] for r in records
                                 if not r["config"].get("linearize") and r["status"] == "ok"}, dtype=float),
@@ -595,11 +600,17 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
         stored=len(cfgs) - missing, missing=missing)
 
 
-def ladder_table(results: ProtocolResults, settings: dict, store) -> pd.DataFrame:
-    """One line per start network of every rung of the difficulty ladder, all classes included:
-    level, start seed, its test error, and its mean gap at NAPL points <= ``matched_napl.LOW_NAPL``."""
-    levels = [("all 10 classes", results)] + [
-        (name, protocol_results(ladder_settings(settings, classes), store)) for name, classes in settings["ladder"].items()]
+def ladder_levels(results: ProtocolResults, store) -> list:
+    """[(level name, ProtocolResults)] of the difficulty ladder: all 10 classes (``results``), then
+    each class subset of ``results.settings["ladder"]`` as stored so far."""
+    return [("all 10 classes", results)] + [
+        (name, protocol_results(ladder_settings(results.settings, classes), store))
+        for name, classes in results.settings["ladder"].items()]
+
+
+def ladder_table(levels: list) -> pd.DataFrame:
+    """One line per start network of every rung of ``levels`` (``ladder_levels``): level, start
+    seed, its test error, and its mean gap at NAPL points <= ``matched_napl.LOW_NAPL``."""
     rows = []
     for name, level in levels:
         gaps = mn.per_start_mean(level.gaps)
@@ -608,22 +619,43 @@ def ladder_table(results: ProtocolResults, settings: dict, store) -> pd.DataFram
     return pd.DataFrame(rows, columns=["level", "start", "error", "gap"])
 
 
-def protocol_verdicts(results: ProtocolResults, settings: dict, store=None) -> list:
-    """The chapter's claims judged by the protocol's rules (``matched_napl.rule_*``); each names
-    the parts of the paper's setting not reached, and phase 2 not settled where the calibration
-    says so."""
+def protocol_verdicts(results: ProtocolResults, store) -> list:
+    """The chapter's claims judged by the protocol's rules (``matched_napl.rule_*``) on ``results``
+    (part 1: start networks, penalty runs, fine-tunings, calibration); each names the parts of the
+    paper's setting not reached, and phase 2 not settled where the calibration says so. The
+    difficulty claim is judged only once every rung of the ladder is stored; until then it is not run."""
+    settings = results.settings
     epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
     missing = missing_parts(settings)
     settled = mn.settled_note(results.calibration, epochs, longer)
     missing = ", ".join(missing + ([settled] if settled else []))
+    levels = ladder_levels(results, store)
+    ladder_missing = sum(level.missing for _, level in levels[1:])
+    text, paper = CLAIMS["lin_gap_difficulty"]
+    difficulty = (
+        not_run("lin_gap_difficulty", text, paper, results.budget, "the protocol's difficulty ladder "
+                "(matched_napl.rule_difficulty)", f"the ladder is still training: {ladder_missing} of "
+                f"{sum(level.stored + level.missing for _, level in levels[1:])} runs not stored yet")
+        if ladder_missing else
+        mn.rule_difficulty(ladder_table(levels), CLAIMS["lin_gap_difficulty"], results.budget,
+                           f"{missing}, CIFAR-10/CIFAR-100/ImageNet (Fashion-MNIST class subsets, a proxy)"))
     return [mn.rule_matched_gap(results.gaps, CLAIMS["lin_matched_gap"], results.budget, missing),
             mn.rule_gap_trend(results.gaps, CLAIMS["lin_gap_trend"], results.budget, missing),
-            mn.rule_difficulty(ladder_table(results, settings, store) if store is not None else
-                               pd.DataFrame(columns=["level", "start", "error", "gap"]), CLAIMS["lin_gap_difficulty"],
-                               results.budget, f"{missing}, CIFAR-10/CIFAR-100/ImageNet (Fashion-MNIST class subsets, "
-                                               "a proxy)"),
+            difficulty,
             mn.rule_random_mask(results.at_points, results.runs, CLAIMS["lin_random_mask"], results.budget, epochs,
                                 missing)]
+
+
+def is_fully_stored(preview: "ProtocolResults | None") -> bool:
+    """True where the protocol's part 1 (``preview``: start networks, penalty runs, fine-tunings,
+    calibration) has every run stored, so its rules may judge it."""
+    return preview is not None and preview.missing == 0
+
+
+def chapter_verdicts(results: Results, settings: dict, preview: "ProtocolResults | None", store) -> list:
+    """The verdicts the chapter stands by (and the report shows): the protocol's (``book_v2``,
+    ``protocol_verdicts``) once its part 1 is stored in full, else the first budget's (``verdicts``)."""
+    return protocol_verdicts(preview, store) if is_fully_stored(preview) else verdicts(results, settings)
 
 
 def next_budget_preview(profile: str, store, budget: str = "book_v2") -> ProtocolResults | None:
@@ -632,6 +664,38 @@ def next_budget_preview(profile: str, store, budget: str = "book_v2") -> Protoco
     if profile != "book" or budget not in BUDGETS:
         return None
     return protocol_results(resolve_settings(NAME, BUDGETS, profile, budget), store)
+
+
+def protocol_gap_table(results: ProtocolResults) -> pd.DataFrame:
+    """Per NAPL point: channel- minus layer-wise and random-mask minus layer-wise accuracy after
+    phase 2 in points, each the mean over start networks with the paired t-test's 95 % interval over
+    start networks and its p, and how many start networks (and seed pairs) entered. Every point either
+    comparison reaches is listed, those with a zero or negative gap too."""
+    def columns(gaps, name):
+        table = mn.gap_table(gaps).set_index("napl")
+        return pd.DataFrame({
+            f"{name} (points)": 100 * table["gap"],
+            f"{name}: 95% CI": [f"[{100 * lo:+.2f}, {100 * hi:+.2f}]" if lo == lo else "— (one start network)"
+                                for lo, hi in zip(table["low"], table["high"])],
+            f"{name}: p": [f"{p:.2g}" if p == p else "—" for p in table["p"]],
+            f"{name}: start networks (seed pairs)": [f"{n} ({k})" for n, k in zip(table["starts"], table["seeds"])],
+        }, index=table.index)
+
+    both = pd.concat([columns(results.gaps, "channel − layer"), columns(results.random_gaps, "random − layer")],
+                     axis=1).sort_index()
+    return both.rename_axis("NAPL").reset_index().fillna("—")
+
+
+def calibration_table(results: ProtocolResults) -> pd.DataFrame:
+    """The calibration (start 0, first seed): per arm and omega, the accuracy after the protocol's
+    phase 2 and after the longer one, and what the longer one added (``matched_napl.SETTLED_POINTS``)."""
+    settings = results.settings
+    epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
+    gains = results.calibration
+    return pd.DataFrame({
+        "arm": [ARM_STYLE[a]["label"] for a in gains["arm"]], "ω": gains["omega"],
+        f"acc. after {epochs} epochs (%)": 100 * gains["acc"], f"acc. after {longer} epochs (%)": 100 * gains["acc_longer"],
+        "gain (points)": 100 * gains["gain"]})
 
 
 def _pct(x: float) -> str:
@@ -714,3 +778,67 @@ def plot_accuracy_vs_napl(ax, runs: pd.DataFrame, start_acc: float, start_napl: 
     ax.axhline(start_acc, ls="--", color="grey", label=f"{prefix}start network (NAPL {start_napl:g})")
     ax.set(xlabel="NAPL (mean nonlinear units per path)", ylabel="test accuracy after post-training", title=title)
     ax.legend(fontsize="small")
+
+
+def plot_protocol_accuracy(results: ProtocolResults):
+    """Accuracy after phase 2 against NAPL, one line per arm: at each NAPL point, the mean over start
+    networks (each first averaged over its seeds) of the interpolated accuracy, +-1 standard error
+    over start networks; every phase-2 run as a faint dot behind."""
+    import matplotlib.pyplot as plt
+
+    settings = results.settings
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    runs = results.runs[(results.runs["status"] == "ok") & (results.runs["epochs"] == settings["finetune_epochs"])]
+    per_start = results.at_points.groupby(["arm", "napl", "start"])["acc"].mean().reset_index()
+    for i, (arm, style) in enumerate(ARM_STYLE.items()):
+        own = runs[runs["arm"] == arm]
+        ax.scatter(own["napl"], own["test_acc"], s=10, alpha=0.3, color=style["color"])
+        line = per_start[per_start["arm"] == arm].groupby("napl")["acc"].agg(["mean", "sem", "size"])
+        ax.errorbar(line.index + 0.08 * (i - 1), line["mean"], yerr=line["sem"].fillna(0), marker="o", capsize=3,
+                    color=style["color"], label=style["label"])
+    starts, seeds = len(settings["start_seeds"]), len(settings["seeds"])
+    ax.set(xlabel="NAPL (mean nonlinear units per path)", ylabel="test accuracy after phase 2",
+           title=f"{start_network(settings)} on {settings['dataset']}: {starts} start networks × {seeds} seeds")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_protocol_gaps(results: ProtocolResults):
+    """The gaps to layer-wise at each NAPL point: channel-wise and random-mask, the mean over start
+    networks with the paired t-test's 95 % interval; the rules' range (NAPL <= ``LOW_NAPL``) shaded."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.axvspan(0, mn.LOW_NAPL + 0.5, color="grey", alpha=0.1, label=f"the rules' range, NAPL <= {mn.LOW_NAPL:g}")
+    ax.axhline(0, color="black", lw=0.8)
+    for offset, (gaps, arm) in zip((-0.08, 0.08), ((results.gaps, "channel"), (results.random_gaps, "random"))):
+        table = mn.gap_table(gaps)
+        low = (table["gap"] - table["low"]).fillna(0)
+        high = (table["high"] - table["gap"]).fillna(0)
+        ax.errorbar(table["napl"] + offset, 100 * table["gap"], yerr=[100 * low, 100 * high], marker="o", capsize=3,
+                    color=ARM_STYLE[arm]["color"], label=f"{ARM_STYLE[arm]['label']} minus layer-wise")
+    ax.set(xlabel="NAPL", ylabel="accuracy gap after phase 2 (points)", xlim=(0, None),
+           title="Gap to layer-wise linearization: mean over start networks, paired 95% interval")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_calibration(results: ProtocolResults):
+    """The calibration's phase-2 curves: test accuracy against epochs of fine-tuning for the nets
+    fine-tuned twice as long, with the protocol's phase 2 marked: has accuracy stopped rising?"""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    history = results.history
+    for key, curve in (history.groupby("key") if len(history) else []):
+        arm = mn.ARM_OF_MASK.get((curve["linearize"].iloc[0], curve["mask"].iloc[0]), "channel")
+        ax.plot(curve["epoch"], 100 * curve["test_acc"], marker=".", color=ARM_STYLE[arm]["color"],
+                label=f"{ARM_STYLE[arm]['label']}, NAPL {curve['napl'].iloc[-1]:.1f}")
+    ax.axvline(results.settings["finetune_epochs"], ls="--", color="grey", label="end of the protocol's phase 2")
+    ax.set(xlabel="epochs of phase 2 (fine-tuning, mask fixed, no penalty)", ylabel="test accuracy (%)",
+           title="Calibration: phase 2 run twice as long (start network 0, first seed)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
