@@ -46,6 +46,7 @@ chapter: $(VENV)/.installed
 	@mkdir -p $(CHAPTERS)
 	$(BIN)/jupytext --to ipynb --quiet --output $(CHAPTERS)/$(NB).source.ipynb notebooks/$(NB).py
 	$(BIN)/papermill --cwd notebooks $(CHAPTERS)/$(NB).source.ipynb $(CHAPTERS)/$(NB).ipynb $(ARGS)
+	$(BIN)/python -m resdepth.chapter_page $(CHAPTERS)/$(NB).ipynb
 	$(if $(MATHJAX),,$(error no MathJax in $(VENV) (sphinx-mathjax-offline): reinstall with rm $(VENV)/.installed && make chapter NB=$(NB)))
 	@mkdir -p $(CHAPTERS)/mathjax && cp $(MATHJAX) $(CHAPTERS)/mathjax/
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/jupyter-nbconvert --to html --log-level ERROR \

@@ -149,6 +149,8 @@ def test_make_chapter_renders_a_re_executed_chapter_with_its_figures_to_html(tmp
     remote = re.findall(r"""(?:src|href)=["']((?:https?:)?//[^"']*)""", html)
     assert not remote, f"the page loads files from other hosts, so it does not work offline: {remote}"
     assert "torch.jit.script" not in html  # standard error is left out, as the book leaves it out
+    assert "{glue:figure}" not in html and "{numref}" not in html and "{cite" not in html  # MyST as plain text
+    assert "<strong>Figure 1.</strong>" in html and "<strong>Table 1.</strong>" in html
     assert '<script src="mathjax/tex-svg-full.js">' in html and (tmp_path / "mathjax" / "tex-svg-full.js").is_file()
     for args, message in [([], "make chapter needs NB=<notebook>"), (["NB=nope"], "NB is one of ")]:
         bad = subprocess.run([*make, *args], capture_output=True, text=True, env=env, timeout=120)
