@@ -146,3 +146,27 @@ def test_book_v2_compares_resnet20_with_plain20_through_the_protocol():
         assert {c.omega for c in penalties} == {*v2["omegas"][model]["channel"], *v2["omegas"][model]["layer"]}
     assert len({c.key for c in runs}) == len(runs)
     assert ablation.missing_parts(v2) == ["ResNet-56 (this profile uses resnet20)", "CIFAR-100", "60 post-training epochs"]
+
+
+def protocol_tables(gaps, missing=0):
+    """``linearization_napl.ProtocolResults`` holding only ``gaps`` (per start network and point)."""
+    empty = pd.DataFrame()
+    return lin.ProtocolResults(settings={}, runs=empty, at_points=empty, gaps=gaps, random_gaps=empty,
+                               calibration=empty, history=empty, start_errors=pd.Series(dtype=float),
+                               budget="hand-made", stored=10, missing=missing)
+
+
+def test_the_chapter_judges_by_the_protocol_once_both_start_models_are_stored():
+    v2 = resolve(ablation.NAME, "book", budget="book_v2")
+    small, large = start_gaps({0: 0.002, 1: 0.004, 2: 0.001}), start_gaps({0: 0.03, 1: 0.035, 2: 0.04})
+    preview = ablation.ProtocolPreview(v2, protocol_tables(small), protocol_tables(large))
+    assert preview.names == ("resnet20", "plain20") and preview.stored == 20 and preview.missing == 0
+    (v,) = ablation.chapter_verdicts(None, v2, preview)  # the first budget's results are not read
+    assert v.outcome == "partly reproduced" and "ResNet-56" in v.missing and "Welch p" in v.statistic
+    assert not lin.is_fully_stored(ablation.ProtocolPreview(v2, protocol_tables(small, missing=3),
+                                                            protocol_tables(large)))
+    table = ablation.protocol_gap_table(preview)
+    assert list(table["NAPL"]) == [1.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    assert list(table["gap from plain20 (points)"])[2:] == pytest.approx([3.5] * 4)
+    assert ablation.plot_protocol_gaps(preview).axes[0].has_data()
+    assert ablation.next_budget_preview("smoke", None) is None

@@ -592,7 +592,7 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
         calibration=mn.calibration_gains(runs, epochs, longer), history=history,
         start_errors=pd.Series({r["config"]["seed"]: 1 - r["final"]["test_acc"] for r in records
                                 if not r["config"].get("linearize") and r["status"] == "ok"}, dtype=float),
-        budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks x "
+        budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks × "
                 f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
                 f"{settings['finetune_epochs']} (fine-tuning) epochs, "
                 + (compute_used(done) if (done := [store.load(c) for c in cfgs if store.is_finished(c, keep(c))])

@@ -327,13 +327,94 @@ def missing_parts(settings: dict) -> list:
     return missing
 
 
-def protocol_verdicts(settings: dict, store) -> list:
-    """The claim judged by the controlled protocol (``rule_gap_vanishes``) from the runs of both
-    start models stored so far in ``store`` (nothing is trained)."""
-    names = (settings["start_model"], settings["plain_model"])
-    residual, plain = (lin.protocol_results(model_settings(settings, m), store, NAME) for m in names)
-    budget = f"{residual.budget}; {plain.budget}"
-    return [rule_gap_vanishes(residual.gaps, plain.gaps, names, budget, ", ".join(missing_parts(settings)))]
+@dataclass
+class ProtocolPreview:
+    """What is stored so far of the ablation's controlled protocol (``book_v2``): one
+    ``linearization_napl.ProtocolResults`` per start model."""
+
+    settings: dict  # the budget's settings
+    residual: "lin.ProtocolResults"  # from the residual start (resnet20)
+    plain: "lin.ProtocolResults"  # from the plain start of the same design (plain20)
+
+    @property
+    def names(self) -> tuple:
+        return self.settings["start_model"], self.settings["plain_model"]
+
+    @property
+    def stored(self) -> int:
+        return self.residual.stored + self.plain.stored
+
+    @property
+    def missing(self) -> int:
+        return self.residual.missing + self.plain.missing
+
+
+def protocol_preview(settings: dict, store) -> ProtocolPreview:
+    """Both start models' protocol tables from the runs of ``settings`` stored so far (nothing is trained)."""
+    residual, plain = (lin.protocol_results(model_settings(settings, m), store, NAME)
+                       for m in (settings["start_model"], settings["plain_model"]))
+    return ProtocolPreview(settings, residual, plain)
+
+
+def next_budget_preview(profile: str, store, budget: str = "book_v2") -> ProtocolPreview | None:
+    """What is stored so far of the next book budget (trained in the background; nothing is
+    trained here); None where the chapter has no such budget for this profile."""
+    if profile != "book" or budget not in BUDGETS:
+        return None
+    return protocol_preview(resolve_settings(NAME, BUDGETS, profile, budget), store)
+
+
+def protocol_verdicts(preview: ProtocolPreview) -> list:
+    """The claim judged by the controlled protocol (``rule_gap_vanishes``) on ``preview``."""
+    budget = f"{preview.residual.budget}; {preview.plain.budget}"
+    return [rule_gap_vanishes(preview.residual.gaps, preview.plain.gaps, preview.names, budget,
+                              ", ".join(missing_parts(preview.settings)))]
+
+
+def chapter_verdicts(results: Results, settings: dict, preview: ProtocolPreview | None) -> list:
+    """The verdict the chapter stands by (and the report shows): the protocol's (``book_v2``) once
+    every run of both start models is stored, else the first budget's (``verdicts``)."""
+    return protocol_verdicts(preview) if lin.is_fully_stored(preview) else verdicts(results, settings)
+
+
+def protocol_gap_table(preview: ProtocolPreview) -> pd.DataFrame:
+    """Per NAPL point: each start model's gap (channel minus layer accuracy after phase 2, points),
+    the mean over its start networks with the 95 % interval of a t-test over them, and how many
+    start networks reach the point; every point either model reaches is listed."""
+    def columns(gaps, name):
+        table = mn.gap_table(gaps).set_index("napl")
+        return pd.DataFrame({
+            f"gap from {name} (points)": 100 * table["gap"],
+            f"{name}: 95% CI": [f"[{100 * lo:+.2f}, {100 * hi:+.2f}]" if lo == lo else "— (one start network)"
+                                for lo, hi in zip(table["low"], table["high"])],
+            f"{name}: start networks": table["starts"],
+        }, index=table.index)
+
+    residual, plain = preview.names
+    both = pd.concat([columns(preview.residual.gaps, residual), columns(preview.plain.gaps, plain)], axis=1)
+    return both.sort_index().rename_axis("NAPL").reset_index().fillna("—")
+
+
+def plot_protocol_gaps(preview: ProtocolPreview):
+    """Each start model's gap at the NAPL points after phase 2: the mean over start networks with
+    the 95 % interval of a t-test over them; the claim's range (NAPL >= ``HIGH_NAPL``) shaded."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.axvspan(HIGH_NAPL - 0.5, max(preview.settings["napl_points"]) + 0.5, color="grey", alpha=0.1,
+               label=f"the rule's range, NAPL >= {HIGH_NAPL:g}")
+    ax.axhline(0, color="black", lw=0.8)
+    for offset, color, (name, results) in zip((-0.08, 0.08), ("C1", "C3"), zip(preview.names, (
+            preview.residual, preview.plain))):
+        table = mn.gap_table(results.gaps)
+        low, high = (table["gap"] - table["low"]).fillna(0), (table["high"] - table["gap"]).fillna(0)
+        ax.errorbar(table["napl"] + offset, 100 * table["gap"], yerr=[100 * low, 100 * high], marker="o", capsize=3,
+                    color=color, label=f"from {name} ({len(preview.settings['start_seeds'])} start networks)")
+    ax.set(xlabel="NAPL", ylabel="channel- minus layer-wise accuracy (points)",
+           title="The gap after phase 2, from a residual and from a plain start")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
 
 
 def verdicts(results: Results, settings: dict) -> list:
