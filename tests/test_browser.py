@@ -268,6 +268,7 @@ def test_pages_load_nothing_from_a_cdn(built_book):
     assert (built_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
 
+VERDICT_LINE_PX = 320  # the tallest line a chapter's verdict table may have at 1400 px (a third of the window)
 VERDICT_FACTS = """
 const texts = sel => Array.from(document.querySelectorAll(sel)).map(e => e.textContent.trim());
 return {tally: texts('.verdict-tally-line .verdict-badge'),
@@ -275,14 +276,18 @@ return {tally: texts('.verdict-tally-line .verdict-badge'),
         rows: document.querySelectorAll('table#tab-reproduction-report tbody tr').length,
         chapter_badges: Array.from(document.querySelectorAll('td .verdict-badge')).map(
             e => ({text: e.textContent.trim(), background: getComputedStyle(e).backgroundColor,
-                   cell_background: getComputedStyle(e.closest('td')).backgroundColor}))};
+                   cell_background: getComputedStyle(e.closest('td')).backgroundColor})),
+        verdict_tables: document.querySelectorAll('table.verdict-table').length,
+        tallest_verdict_line: Math.max(0, ...Array.from(document.querySelectorAll('table.verdict-table tr')).map(
+            r => r.getBoundingClientRect().height))};
 """
 
 
 def verdict_problems(browser, page) -> list:
     """The landing page and the report show the tally of outcomes (book/_ext/resdepth_verdicts.py);
     on the report it adds up to its rows, and every row's verdict is a coloured badge. A chapter that
-    judges claims (calls show_verdicts) shows each verdict as a coloured badge, not a filled cell."""
+    judges claims (calls show_verdicts) shows each verdict as a coloured badge, not a filled cell, in
+    a table whose lines are not a screen tall (issue: six narrow columns of long text)."""
     source = ROOT / f"{page}.py"
     judges = page.startswith("notebooks/") and "show_verdicts(" in source.read_text()
     if page not in ("book/intro", "book/reproduction_report") and not judges:
@@ -291,9 +296,13 @@ def verdict_problems(browser, page) -> list:
     if judges:
         badges = facts["chapter_badges"]
         transparent = "rgba(0, 0, 0, 0)"
+        tall = facts["tallest_verdict_line"]
         return ([f"{page}: its verdict table shows no verdict badge"] if not badges else []) + [
             f"{page}: verdict badge {b['text']!r} has background {b['background']}, its cell {b['cell_background']}"
-            for b in badges if b["background"] == transparent or b["cell_background"] == b["background"]]
+            for b in badges if b["background"] == transparent or b["cell_background"] == b["background"]] + (
+            [f"{page}: no verdict table (resdepth.book.badged_verdict_table)"] if not facts["verdict_tables"] else []) + (
+            [f"{page}: a line of its verdict table is {tall:.0f} px tall (the text is squeezed into narrow columns)"]
+            if tall > VERDICT_LINE_PX else [])
     if not facts["tally"]:
         return [f"{page}: no tally of verdicts"]
     counts = [int(t.split(" ", 1)[0]) for t in facts["tally"]]

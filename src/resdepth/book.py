@@ -125,11 +125,21 @@ def verdict_badge(verdict) -> str:
     return f'<span class="verdict-badge {badge_class(verdict.outcome)}">{escape(verdict.outcome)}</span>{escape(rest)}'
 
 
+VERDICT_ROWS = ("paper", "ours", "verdict", "rule", "statistic")  # a claim's lines in a chapter's verdict table
+
+
 def badged_verdict_table(verdicts):
-    """``verdict_table`` styled for the page, each outcome a badge in its colour (``verdict_badge``)."""
+    """The chapter's verdicts for the page, one block of lines per claim: the claim (spanning its
+    block), then the paper's value, ours, the verdict as a badge in its colour (``verdict_badge``),
+    the rule and the statistic, each on a line of its own. Six side-by-side columns of long text
+    made every row a screen tall."""
     table = verdict_table(verdicts)
     table["verdict"] = [verdict_badge(v) for v in verdicts]
-    return readable_table(table)
+    lines = [(claim, field, value) for claim, row in zip(table["claim"], table.to_dict("records"))
+             for field, value in ((f, row[f]) for f in VERDICT_ROWS)]
+    long = pd.DataFrame(lines, columns=["claim", "field", "value"]).set_index(["claim", "field"])
+    styled = readable_table(long).hide(axis="columns").hide(axis="index", names=True)
+    return styled.set_table_attributes('class="dataframe verdict-table"')
 
 
 def show_verdicts(verdicts, key: str) -> None:
