@@ -74,6 +74,11 @@ def test_gaps_are_averaged_over_the_seeds_of_each_start_network():
     table = mn.gap_table(gaps)
     assert list(table["napl"]) == [1, 2, 3, 4, 6, 8, 10] and set(table["starts"]) == {3} and set(table["seeds"]) == {6}
     assert table["gap"].to_numpy() == pytest.approx([0.04] * 7)
+    page = mn.gap_columns(gaps, "channel − layer")
+    assert list(page.index) == [1, 2, 3, 4, 6, 8, 10] and set(page["channel − layer: start networks (seed pairs)"]) == {"3 (6)"}
+    assert page["channel − layer (points)"].to_numpy() == pytest.approx([4.0] * 7)
+    one = mn.gap_columns(gaps[gaps["start"] == 0], "x")
+    assert set(one["x: 95% CI"]) == {"— (one start network)"} and set(one["x: p"]) == {"—"}
 
 
 # ----------------------------------------------------------------------------- rules

@@ -671,18 +671,8 @@ def protocol_gap_table(results: ProtocolResults) -> pd.DataFrame:
     phase 2 in points, each the mean over start networks with the paired t-test's 95 % interval over
     start networks and its p, and how many start networks (and seed pairs) entered. Every point either
     comparison reaches is listed, those with a zero or negative gap too."""
-    def columns(gaps, name):
-        table = mn.gap_table(gaps).set_index("napl")
-        return pd.DataFrame({
-            f"{name} (points)": 100 * table["gap"],
-            f"{name}: 95% CI": [f"[{100 * lo:+.2f}, {100 * hi:+.2f}]" if lo == lo else "— (one start network)"
-                                for lo, hi in zip(table["low"], table["high"])],
-            f"{name}: p": [f"{p:.2g}" if p == p else "—" for p in table["p"]],
-            f"{name}: start networks (seed pairs)": [f"{n} ({k})" for n, k in zip(table["starts"], table["seeds"])],
-        }, index=table.index)
-
-    both = pd.concat([columns(results.gaps, "channel − layer"), columns(results.random_gaps, "random − layer")],
-                     axis=1).sort_index()
+    both = pd.concat([mn.gap_columns(results.gaps, "channel − layer"),
+                      mn.gap_columns(results.random_gaps, "random − layer")], axis=1).sort_index()
     return both.rename_axis("NAPL").reset_index().fillna("—")
 
 

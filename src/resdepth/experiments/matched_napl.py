@@ -166,6 +166,20 @@ def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["napl", "gap", "low", "high", "p", "starts", "seeds"])
 
 
+def gap_columns(gaps: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``gap_table`` for the page, indexed by NAPL point, its columns prefixed by ``name``: the mean
+    gap over start networks in points, the 95 % interval and p of the t-test over start networks,
+    and how many start networks (and seed pairs) entered."""
+    table = gap_table(gaps).set_index("napl")
+    return pd.DataFrame({
+        f"{name} (points)": 100 * table["gap"],
+        f"{name}: 95% CI": [f"[{100 * lo:+.2f}, {100 * hi:+.2f}]" if lo == lo else "— (one start network)"
+                            for lo, hi in zip(table["low"], table["high"])],
+        f"{name}: p": [f"{p:.2g}" if p == p else "—" for p in table["p"]],
+        f"{name}: start networks (seed pairs)": [f"{n} ({k})" for n, k in zip(table["starts"], table["seeds"])],
+    }, index=table.index)
+
+
 def per_start_mean(gaps: pd.DataFrame, low: float = LOW_NAPL) -> pd.Series:
     """Per start network, its mean gap over the NAPL points <= ``low`` it reaches."""
     return gaps[gaps["napl"] <= low].groupby("start")["gap"].mean()

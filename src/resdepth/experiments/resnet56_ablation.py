@@ -379,19 +379,12 @@ def chapter_verdicts(results: Results, settings: dict, preview: ProtocolPreview 
 
 def protocol_gap_table(preview: ProtocolPreview) -> pd.DataFrame:
     """Per NAPL point: each start model's gap (channel minus layer accuracy after phase 2, points),
-    the mean over its start networks with the 95 % interval of a t-test over them, and how many
-    start networks reach the point; every point either model reaches is listed."""
-    def columns(gaps, name):
-        table = mn.gap_table(gaps).set_index("napl")
-        return pd.DataFrame({
-            f"gap from {name} (points)": 100 * table["gap"],
-            f"{name}: 95% CI": [f"[{100 * lo:+.2f}, {100 * hi:+.2f}]" if lo == lo else "— (one start network)"
-                                for lo, hi in zip(table["low"], table["high"])],
-            f"{name}: start networks": table["starts"],
-        }, index=table.index)
-
+    the mean over its start networks with the 95 % interval and p of a t-test over them, and how
+    many start networks reach the point (``matched_napl.gap_columns``); every point either model
+    reaches is listed."""
     residual, plain = preview.names
-    both = pd.concat([columns(preview.residual.gaps, residual), columns(preview.plain.gaps, plain)], axis=1)
+    both = pd.concat([mn.gap_columns(preview.residual.gaps, f"gap from {residual}"),
+                      mn.gap_columns(preview.plain.gaps, f"gap from {plain}")], axis=1)
     return both.sort_index().rename_axis("NAPL").reset_index().fillna("—")
 
 
