@@ -87,7 +87,7 @@ def test_gaps_are_averaged_over_the_seeds_of_each_start_network():
 def test_matched_gap_reproduced_when_every_start_network_shows_a_gap_at_low_napl():
     gaps = gaps_of(hand_runs(lambda s, n: 0.03 + 0.005 * s if n <= 4 else -0.01))  # negative above 4: not judged
     verdict = mn.rule_matched_gap(gaps, CLAIM, "budget")
-    assert verdict.outcome == "reproduced" and "over 3 start network(s)" in verdict.statistic
+    assert verdict.outcome == "reproduced" and "n = 3 start networks" in verdict.statistic
     assert "NAPL 10: -1.00" in verdict.ours  # every point is reported, the negative ones too
 
 

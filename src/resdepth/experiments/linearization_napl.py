@@ -822,10 +822,12 @@ def plot_calibration(results: ProtocolResults):
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     history = results.history
-    for key, curve in (history.groupby("key") if len(history) else []):
+    curves = [curve for _, curve in history.groupby("key")] if len(history) else []
+    for curve in sorted(curves, key=lambda c: -c["napl"].iloc[-1]):  # per arm, the deeper net solid, the shallower dashed
         arm = mn.ARM_OF_MASK.get((curve["linearize"].iloc[0], curve["mask"].iloc[0]), "channel")
+        shallow = curve["napl"].iloc[-1] < mn.LOW_NAPL
         ax.plot(curve["epoch"], 100 * curve["test_acc"], marker=".", color=ARM_STYLE[arm]["color"],
-                label=f"{ARM_STYLE[arm]['label']}, NAPL {curve['napl'].iloc[-1]:.1f}")
+                ls="--" if shallow else "-", label=f"{ARM_STYLE[arm]['label']}, NAPL {curve['napl'].iloc[-1]:.1f}")
     ax.axvline(results.settings["finetune_epochs"], ls="--", color="grey", label="end of the protocol's phase 2")
     ax.set(xlabel="epochs of phase 2 (fine-tuning, mask fixed, no penalty)", ylabel="test accuracy (%)",
            title="Calibration: phase 2 run twice as long (start network 0, first seed)")

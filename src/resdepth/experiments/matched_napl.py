@@ -244,8 +244,7 @@ def rule_matched_gap(gaps: pd.DataFrame, claim: tuple, budget: str, missing: str
     ours = "gap after phase 2, points, mean over start networks: " + "; ".join(
         f"NAPL {r.napl:g}: {100 * r.gap:+.2f}" for r in table.itertuples())
     return Verdict("lin_matched_gap", text, paper, ours, budget, outcome, rule,
-                   f"mean gap over NAPL <= {LOW_NAPL:g}: {test.describe(100, ' points')} over {test.n} start "
-                   f"network(s)", missing)
+                   f"mean gap over NAPL <= {LOW_NAPL:g}: {test.describe(100, ' points')} start networks", missing)
 
 
 def rule_gap_trend(gaps: pd.DataFrame, claim: tuple, budget: str, missing: str = "") -> Verdict:
@@ -270,7 +269,7 @@ def rule_gap_trend(gaps: pd.DataFrame, claim: tuple, budget: str, missing: str =
     ours = "slope of the gap per unit of NAPL, points, per start network: " + ", ".join(
         f"start {s}: {100 * v:+.2f}" for s, v in slopes.items())
     return Verdict("lin_gap_trend", text, paper, ours, budget, outcome, rule,
-                   f"mean slope {test.describe(100, ' points per NAPL')} over {test.n} start network(s)", missing)
+                   f"slope of the gap: {test.describe(100, ' points per NAPL')} start networks", missing)
 
 
 def rule_random_mask(at_points: pd.DataFrame, runs: pd.DataFrame, claim: tuple, budget: str, epochs: int,
@@ -303,7 +302,7 @@ def rule_random_mask(at_points: pd.DataFrame, runs: pd.DataFrame, claim: tuple, 
             f"random channel masks at equal NAPL: {100 * against.mean:+.2f}" if against.n else
             f"random-mask minus layer-wise, points, over NAPL <= {LOW_NAPL:g}: {100 * test.mean:+.2f}")
     return Verdict("lin_random_mask", text, paper, ours, budget, outcome, rule,
-                   f"random minus layer: {test.describe(100, ' points')} over {test.n} start network(s); learned minus "
+                   f"random minus layer: {test.describe(100, ' points')} start networks; learned minus "
                    f"random: {against.describe(100, ' points')}", missing)
 
 
