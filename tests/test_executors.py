@@ -35,13 +35,14 @@ def test_processes_and_local_store_bit_identical_results_for_one_key(isolated_st
     """Issue 15: CPU results depend on the thread count; every CPU run trains on ``CPU_THREADS``
     whatever the executor and the process's own count, so one key gives one result."""
     configs = [cfg(seed=0), cfg(seed=1)]
-    records = sweep(configs, progress=False, executor="processes", workers=1)  # one worker pinned to every core
+    # one worker pinned to every core; on the CPU, whose thread count is the claim, also where there is a GPU
+    records = sweep(configs, progress=False, device="cpu", executor="processes", workers=1)
     assert [r["key"] for r in records] == [c.key for c in configs]
     assert all(r["provenance"]["executor"] == "processes" for r in records)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)  # the local loop in a process with another thread count
     try:
-        local = sweep(configs, Store(isolated_store.parent / "local"), progress=False, executor="local")
+        local = sweep(configs, Store(isolated_store.parent / "local"), progress=False, device="cpu", executor="local")
     finally:
         torch.set_num_threads(threads)
     for p, q in zip(records, local):
@@ -77,7 +78,7 @@ def test_auto_executor_uses_workers_on_a_multicore_cpu_only_when_there_is_more_t
 
 
 def test_workers_record_their_threads_and_cores(isolated_store):
-    records = sweep([cfg(seed=4), cfg(seed=5)], progress=False, executor="processes", workers=2)
+    records = sweep([cfg(seed=4), cfg(seed=5)], progress=False, device="cpu", executor="processes", workers=2)
     for r in records:
         assert r["provenance"]["threads"] == max(1, len(os.sched_getaffinity(0)) // 2)
         assert len(r["provenance"]["cpu_affinity"]) == r["provenance"]["threads"]

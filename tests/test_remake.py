@@ -16,8 +16,8 @@ def tiny(seed, steps=6):
 def test_a_stored_run_is_re_made_bit_identically_and_the_store_is_untouched(isolated_store):
     store = Store()
     for seed in (0, 1):
-        run_or_load(tiny(seed), store, progress=False)
-    run_or_load(tiny(2, steps=60), store, progress=False)  # too long for the sample below
+        run_or_load(tiny(seed), store, device="cpu", progress=False)
+    run_or_load(tiny(2, steps=60), store, device="cpu", progress=False)  # too long for the sample below
     before = {p: p.read_bytes() for p in isolated_store.rglob("*.json")}
     table = remake(store, count=5, max_steps=10)
     assert sorted(table["key"]) == sorted(tiny(s).key for s in (0, 1))  # the long run is never drawn

@@ -71,9 +71,9 @@ def test_train_stack_matches_separate_runs_in_fp32():
     """The fp32 loop: each run of a stack of 3 (other seeds, learning rates and lam) ends with the
     history of its separate run; the first (stable) row to 1e-5, the last to 1e-3."""
     configs = [small(), small(seed=1, lr=0.02), small(seed=2, model_args=dict(depth=2, width=8, lam="1/n"))]
-    stacked = train_stack(configs, progress=False)
+    stacked = train_stack(configs, device="cpu", progress=False)
     for cfg, (record, model) in zip(configs, stacked):
-        alone, alone_model = train(cfg, progress=False)
+        alone, alone_model = train(cfg, device="cpu", progress=False)
         assert record["status"] == alone["status"] == "ok" and record["steps_done"] == 12
         first, last = without_timing(record["history"]), without_timing(alone["history"])
         assert first[0] == pytest.approx(last[0], rel=1e-5)
@@ -85,12 +85,12 @@ def test_train_stack_matches_separate_runs_in_fp32():
 def test_a_diverging_run_ends_alone_and_leaves_the_others_as_they_were():
     steady = small(seed=3)
     wild = small(lr=50.0, model_args=dict(depth=2, width=8, lam="1"))
-    (wild_record, _), (steady_record, _) = train_stack([wild, steady], progress=False)
-    alone, _ = train(wild, progress=False)
+    (wild_record, _), (steady_record, _) = train_stack([wild, steady], device="cpu", progress=False)
+    alone, _ = train(wild, device="cpu", progress=False)
     assert wild_record["status"] == alone["status"] == "diverged"
     assert wild_record["steps_done"] == alone["steps_done"]
     assert steady_record["status"] == "ok"
-    reference, _ = train(steady, progress=False)
+    reference, _ = train(steady, device="cpu", progress=False)
     assert without_timing(steady_record["history"])[0] == pytest.approx(without_timing(reference["history"])[0],
                                                                         rel=1e-5)
 
@@ -134,9 +134,9 @@ def test_a_checkpoint_of_another_stack_is_refused(tmp_path, monkeypatch):
 
 def test_read_only_extensions_see_their_own_run():
     configs = [small(gc_images=8), small(seed=1, gc_images=8, model_args=dict(depth=2, width=8, lam="1"))]
-    stacked = train_stack(configs, extensions=[[ComplexityLog(8)], [ComplexityLog(8)]], progress=False)
+    stacked = train_stack(configs, extensions=[[ComplexityLog(8)], [ComplexityLog(8)]], device="cpu", progress=False)
     for cfg, (record, _) in zip(configs, stacked):
-        alone, _ = train(cfg, extensions=[ComplexityLog(8)], progress=False)
+        alone, _ = train(cfg, extensions=[ComplexityLog(8)], device="cpu", progress=False)
         assert record["history"][0]["geometric_complexity"] == pytest.approx(
             alone["history"][0]["geometric_complexity"], rel=1e-4)
 

@@ -71,15 +71,15 @@ def test_a_resume_with_another_cpu_thread_count_is_refused_in_one_line(tmp_path,
         torch.set_num_threads(1)
         monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
         with pytest.raises(KeyboardInterrupt):
-            train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)
+            train(cfg, checkpoint_path=ckpt, checkpoint_every=6, device="cpu", progress=False)
         monkeypatch.setattr(train_module, "save_checkpoint", real_save)
         assert torch.load(ckpt, weights_only=True)["threads"] == 1
         torch.set_num_threads(2)
         with pytest.raises(StoreError, match=r"written on 1 CPU thread\(s\), this run has 2 .*delete it to restart") as err:
-            train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)
+            train(cfg, checkpoint_path=ckpt, checkpoint_every=6, device="cpu", progress=False)
         assert "\n" not in str(err.value)
         torch.set_num_threads(1)
-        resumed, _ = train(cfg, checkpoint_path=ckpt, checkpoint_every=6, progress=False)  # the same count resumes
+        resumed, _ = train(cfg, checkpoint_path=ckpt, checkpoint_every=6, device="cpu", progress=False)  # the same count resumes
         assert resumed["resumed_from_step"] == 6
     finally:
         torch.set_num_threads(threads)
@@ -168,13 +168,13 @@ def test_flagged_parameters_get_no_weight_decay():
 def test_cpu_bf16_without_bf16_kernels_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(train_module, "cpu_has_bf16_kernels", lambda: False)
     with pytest.raises(ConfigError, match="precision 'bf16' needs a CPU with bf16 kernels.*use precision 'fp32'"):
-        train(small(precision="bf16"), progress=False)
+        train(small(precision="bf16"), device="cpu", progress=False)
 
 
 @pytest.mark.skipif(not train_module.cpu_has_bf16_kernels(), reason="this CPU has no bf16 kernels (AVX512-BF16/AMX)")
 def test_cpu_bf16_autocast_is_opt_in_and_recorded():
-    fp32, _ = train(small(), progress=False)
-    bf16, _ = train(small(precision="bf16"), progress=False)
+    fp32, _ = train(small(), device="cpu", progress=False)
+    bf16, _ = train(small(precision="bf16"), device="cpu", progress=False)
     assert fp32["precision"] == "fp32" and bf16["precision"] == "bf16-autocast"
     assert math.isfinite(bf16["final"]["test_loss"])
     assert bf16["final"]["test_loss"] != fp32["final"]["test_loss"]  # it really ran in another precision
