@@ -61,7 +61,8 @@ from myst_nb import glue
 from resdepth.book import readable_table
 from resdepth.experiments import EXPERIMENTS, sweep_configs
 from resdepth.jobs import git_commit
-from resdepth.plan import gpu_hours
+from resdepth.files import REPO_ROOT
+from resdepth.plan import gpu_hours, timed_gpu_hours
 from resdepth.results import compute_used
 from resdepth.store import Store, launcher
 
@@ -189,23 +190,30 @@ glue("tab-methods-provenance", readable_table(pd.DataFrame({
 # %% [markdown]
 # ## What the `paper` profile would need on a GPU
 #
-# No GPU step of these runs has been timed (no GPU was available to this book's runs), so
-# {numref}`tab-methods-gpu-hours` counts FLOPs instead: for every run of a chapter's `paper`
-# profile, its SGD steps × batch × 3 forward passes of the model's FLOPs (`resdepth.plan.gpu_hours`;
-# a multiply-add is 2 FLOPs, evaluations left out), divided by an H100's dense bf16 peak (989
-# TFLOP/s) at 30 % and at 10 % model-FLOPs utilisation. Width-16 towers sit far below 30 % on any
-# GPU, since they are bound by per-operation overhead. The paper-width runs (256 channels) are
-# where these figures hold best.
+# {numref}`tab-methods-gpu-hours` gives two figures for each chapter. The first is counted from
+# FLOPs: for every run of a chapter's `paper` profile, its SGD steps × batch × 3 forward passes of
+# the model's FLOPs (`resdepth.plan.gpu_hours`; a multiply-add is 2 FLOPs, evaluations left out),
+# divided by an H100's dense bf16 peak (989 TFLOP/s) at 30 % and at 10 % model-FLOPs utilisation.
+# The second is timed: on the one GPU this project was lent (an NVIDIA H200, 2026-12-04, for 15
+# minutes), `benchmarks/cuda_check.py --only paper` timed a training step of every model shape of
+# these runs, with CIFAR-shaped inputs, bf16 autocast and one run per GPU. The chapter's hours are
+# then its steps × the seconds per step (`resdepth.plan.timed_gpu_hours`; the step times are in
+# `benchmarks/results/paper_steps-nvidia-h200.csv`, and ResNet-56 was not reached). The timed hours
+# are far above the FLOP count wherever the nets are deep and narrow. At 1,000 blocks of 128
+# channels a step took 0.47–0.71 s, which is 1.0–1.6 % of the peak, so Table 1 at n = 1000 dominates
+# the bill: about 4,700 of its 5,200 timed hours, against 313 counted at 30 %.
 
 # %% tags=["remove-input"]
 H100_BF16 = 989e12  # FLOP/s, dense (resdepth's benchmarks/flops.py)
+timed_hours = timed_gpu_hours(REPO_ROOT / "benchmarks" / "results" / "paper_steps-nvidia-h200.csv")
 gpu_rows = []
 for name, module in EXPERIMENTS.items():
     paper_configs = sweep_configs(name, "paper") if module.TRAINS else []
     if paper_configs:
         gpu_rows.append({"experiment": name, "runs": len(paper_configs),
                          "GPU-hours at 30 % MFU": round(gpu_hours(paper_configs, H100_BF16, 0.30), 1),
-                         "GPU-hours at 10 % MFU": round(gpu_hours(paper_configs, H100_BF16, 0.10), 1)})
+                         "GPU-hours at 10 % MFU": round(gpu_hours(paper_configs, H100_BF16, 0.10), 1),
+                         "H200-hours, timed steps": round(timed_hours.get(name, math.nan), 1)})
 gpu_table = pd.DataFrame(gpu_rows).set_index("experiment")
 glue("tab-methods-gpu-hours", readable_table(gpu_table), display=False)
 glue("methods_gpu_hours_30", f"{gpu_table['GPU-hours at 30 % MFU'].sum():.0f}", display=False)
@@ -214,8 +222,9 @@ glue("methods_gpu_hours_30", f"{gpu_table['GPU-hours at 30 % MFU'].sum():.0f}", 
 # ```{glue:figure} tab-methods-gpu-hours
 # :name: "tab-methods-gpu-hours"
 #
-# **The `paper` profile on an H100, from FLOPs.** Runs per chapter and the GPU-hours of their SGD
-# steps at 30 % and at 10 % of the dense bf16 peak; an estimate from FLOPs, not a measured time.
+# **The `paper` profile on a GPU.** Runs per chapter, and the GPU-hours of their SGD steps in two
+# ways: counted from FLOPs at 30 % and at 10 % of an H100's dense bf16 peak, and timed from one
+# step of each model shape on an H200 ("—": not timed).
 # ```
 
 # %% [markdown]

@@ -76,3 +76,20 @@ def test_post_training_runs_are_timed_as_their_own_step_apart_from_their_start()
     assert list(table.index) == ["—", "channel-wise penalty", "layer-wise penalty", "channel-wise fine-tuning"]
     assert (table["s/step"] > 0).all() and not table["s/step"].isna().any()
     assert "not timed" not in plan.plan_text(table.reset_index())
+
+
+def test_timed_gpu_hours_sums_steps_times_step_seconds_per_experiment(tmp_path):
+    from resdepth.errors import ConfigError
+    from resdepth.plan import timed_gpu_hours
+
+    csv = tmp_path / "paper_steps.csv"
+    csv.write_text("experiment,model,steps,ms_per_step\n"
+                   "table1,tower,3600000,10\n"  # 36,000 s = 10 h
+                   "table1,tower,360000,500\n"  # 180,000 s = 50 h
+                   "lambda,tower,7200,1000\n")  # 7,200 s = 2 h
+    hours = timed_gpu_hours(csv)
+    assert hours.to_dict() == pytest.approx({"table1": 60.0, "lambda": 2.0})
+    assert timed_gpu_hours(tmp_path / "absent.csv").empty  # not timed yet: the page shows "—"
+    csv.write_text("experiment,steps\ntable1,10\n")
+    with pytest.raises(ConfigError, match="lacks the column.*ms_per_step.*cuda_check.py --only paper"):
+        timed_gpu_hours(csv)

@@ -17,6 +17,7 @@ forward passes) and divides by a peak and an assumed utilisation, which the call
 import functools
 import statistics
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import RunConfig
+from .errors import ConfigError
 from .data import class_subset, load_dataset, normalize
 from .linearize import freeze_linear_units, l05_penalty, linearizable
 from .models import build_model
@@ -194,3 +196,20 @@ def gpu_hours(configs, peak_flops: float, utilisation: float, image_shape=(3, 32
             flops_of[key] = forward_flops_per_image(model, image_shape)
         total += 3 * flops_of[key] * cfg.batch_size * total_steps(cfg, train_images)
     return total / (peak_flops * utilisation) / 3600
+
+
+def timed_gpu_hours(csv_path) -> pd.Series:
+    """GPU-hours per experiment from step times timed on a GPU (``benchmarks/cuda_check.py --only
+    paper`` writes one row per model shape, with its runs' total ``steps`` and ``ms_per_step``):
+    the sum over shapes of steps x seconds per step, over 3,600. Empty where the file is absent."""
+    path = Path(csv_path)
+    if not path.is_file():
+        return pd.Series(dtype=float)
+    rows = pd.read_csv(path)
+    missing = {"experiment", "steps", "ms_per_step"} - set(rows.columns)
+    if missing:
+        raise ConfigError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; re-run "
+                          f"'python benchmarks/cuda_check.py --only paper' on the GPU to rewrite it")
+    hours = rows["steps"] * rows["ms_per_step"] / 1000 / 3600
+    return hours.groupby(rows["experiment"], sort=False).sum()
+
