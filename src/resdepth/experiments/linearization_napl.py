@@ -572,6 +572,11 @@ class ProtocolResults:
     missing: int  # runs not stored yet
 
 
+def phase2_epochs(settings: dict) -> tuple:
+    """(the protocol's phase-2 epochs, the calibration's longer phase 2; 0 without a calibration)."""
+    return settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
+
+
 def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolResults:
     """The protocol's tables from the runs of ``settings`` stored so far in ``store`` (never trains:
     the protocol is trained in the background, ``python -m resdepth sweep``)."""
@@ -582,7 +587,7 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
     missing = sum(not store.is_finished(c, with_weights=keep(c)) for c in cfgs)
     post = [r for r in records if r["config"].get("linearize")]
     runs = mn.protocol_runs(post, starts, record_napls(post))
-    epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
+    epochs, longer = phase2_epochs(settings)
     at_points = mn.accuracy_at_points(runs, settings["napl_points"], epochs)
     calibrated = [r for r in post if r["config"].get("mask") and r["config"]["epochs"] == longer]
     history = history_frame(calibrated) if calibrated else pd.DataFrame()
@@ -625,7 +630,7 @@ def protocol_verdicts(results: ProtocolResults, store) -> list:
     paper's setting not reached, and phase 2 not settled where the calibration says so. The
     difficulty claim is judged only once every rung of the ladder is stored; until then it is not run."""
     settings = results.settings
-    epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
+    epochs, longer = phase2_epochs(settings)
     missing = missing_parts(settings)
     settled = mn.settled_note(results.calibration, epochs, longer)
     missing = ", ".join(missing + ([settled] if settled else []))
@@ -680,7 +685,7 @@ def calibration_table(results: ProtocolResults) -> pd.DataFrame:
     """The calibration (start 0, first seed): per arm and omega, the accuracy after the protocol's
     phase 2 and after the longer one, and what the longer one added (``matched_napl.SETTLED_POINTS``)."""
     settings = results.settings
-    epochs, longer = settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
+    epochs, longer = phase2_epochs(settings)
     gains = results.calibration
     return pd.DataFrame({
         "arm": [ARM_STYLE[a]["label"] for a in gains["arm"]], "ω": gains["omega"],
