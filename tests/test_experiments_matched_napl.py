@@ -212,3 +212,25 @@ def test_difficulty_rule_regresses_the_gap_on_the_start_networks_error():
     assert mn.rule_difficulty(flat, CLAIM, "b").outcome == "inconclusive"
     one_level = ladder({"all": (0.1, [0.01, 0.02, 0.03])})
     assert mn.rule_difficulty(one_level, CLAIM, "b").outcome == "not run"
+
+
+def test_plot_gap_points_draws_the_gap_table_in_points_with_its_intervals():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gaps = pd.DataFrame({"start": [0, 1, 2, 0], "napl": [1.0, 1.0, 1.0, 2.0], "gap": [0.01, 0.03, 0.02, -0.01],
+                         "seeds": [2, 2, 2, 2]})
+    fig, ax = plt.subplots()
+    mn.plot_gap_points(ax, gaps, 0.1, "C1", "channel minus layer-wise")
+    line = ax.lines[0]
+    assert list(line.get_xdata()) == pytest.approx([1.1, 2.1])
+    assert list(line.get_ydata()) == pytest.approx([2.0, -1.0])  # points, not fractions
+    table = mn.gap_table(gaps)
+    (bars,) = ax.collections  # vertical error bars: the t-test's interval at NAPL 1, none at NAPL 2 (one start)
+    (low, high), (low2, high2) = [segment[:, 1] for segment in bars.get_segments()]
+    assert (low, high) == pytest.approx((100 * table["low"][0], 100 * table["high"][0]))
+    assert low2 == high2 == pytest.approx(-1.0)
+    assert ax.get_legend_handles_labels()[1] == ["channel minus layer-wise"]
+    plt.close(fig)

@@ -808,11 +808,7 @@ def plot_protocol_gaps(results: ProtocolResults):
     ax.axvspan(0, mn.LOW_NAPL + 0.5, color="grey", alpha=0.1, label=f"the rules' range, NAPL <= {mn.LOW_NAPL:g}")
     ax.axhline(0, color="black", lw=0.8)
     for offset, (gaps, arm) in zip((-0.08, 0.08), ((results.gaps, "channel"), (results.random_gaps, "random"))):
-        table = mn.gap_table(gaps)
-        low = (table["gap"] - table["low"]).fillna(0)
-        high = (table["high"] - table["gap"]).fillna(0)
-        ax.errorbar(table["napl"] + offset, 100 * table["gap"], yerr=[100 * low, 100 * high], marker="o", capsize=3,
-                    color=ARM_STYLE[arm]["color"], label=f"{ARM_STYLE[arm]['label']} minus layer-wise")
+        mn.plot_gap_points(ax, gaps, offset, ARM_STYLE[arm]["color"], f"{ARM_STYLE[arm]['label']} minus layer-wise")
     ax.set(xlabel="NAPL", ylabel="accuracy gap after phase 2 (points)", xlim=(0, None),
            title="Gap to layer-wise linearization: mean over start networks, paired 95% interval")
     ax.legend(fontsize="small")

@@ -180,6 +180,16 @@ def gap_columns(gaps: pd.DataFrame, name: str) -> pd.DataFrame:
     }, index=table.index)
 
 
+def plot_gap_points(ax, gaps: pd.DataFrame, offset: float, color: str, label: str) -> None:
+    """``gap_table`` drawn on ``ax``: the mean gap at each NAPL point (shifted by ``offset`` so two
+    series sit side by side), in points, with the paired t-test's 95 % interval as error bars (none
+    where one start network reaches the point)."""
+    table = gap_table(gaps)
+    low, high = (table["gap"] - table["low"]).fillna(0), (table["high"] - table["gap"]).fillna(0)
+    ax.errorbar(table["napl"] + offset, 100 * table["gap"], yerr=[100 * low, 100 * high], marker="o", capsize=3,
+                color=color, label=label)
+
+
 def per_start_mean(gaps: pd.DataFrame, low: float = LOW_NAPL) -> pd.Series:
     """Per start network, its mean gap over the NAPL points <= ``low`` it reaches."""
     return gaps[gaps["napl"] <= low].groupby("start")["gap"].mean()

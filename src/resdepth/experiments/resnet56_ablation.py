@@ -399,10 +399,8 @@ def plot_protocol_gaps(preview: ProtocolPreview):
     ax.axhline(0, color="black", lw=0.8)
     for offset, color, (name, results) in zip((-0.08, 0.08), ("C1", "C3"), zip(preview.names, (
             preview.residual, preview.plain))):
-        table = mn.gap_table(results.gaps)
-        low, high = (table["gap"] - table["low"]).fillna(0), (table["high"] - table["gap"]).fillna(0)
-        ax.errorbar(table["napl"] + offset, 100 * table["gap"], yerr=[100 * low, 100 * high], marker="o", capsize=3,
-                    color=color, label=f"from {name} ({len(preview.settings['start_seeds'])} start networks)")
+        mn.plot_gap_points(ax, results.gaps, offset, color,
+                           f"from {name} ({len(preview.settings['start_seeds'])} start networks)")
     ax.set(xlabel="NAPL", ylabel="channel- minus layer-wise accuracy (points)",
            title="The gap after phase 2, from a residual and from a plain start")
     ax.legend(fontsize="small")
