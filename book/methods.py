@@ -195,7 +195,8 @@ glue("tab-methods-provenance", readable_table(pd.DataFrame({
 # the model's FLOPs (`resdepth.plan.gpu_hours`; a multiply-add is 2 FLOPs, evaluations left out),
 # divided by an H100's dense bf16 peak (989 TFLOP/s) at 30 % and at 10 % model-FLOPs utilisation.
 # The second is timed: on the one GPU this project was lent (an NVIDIA H200, 2026-12-04, for 15
-# minutes), `benchmarks/cuda_check.py --only paper` timed a training step of every model shape of
+# minutes of device time, which went to these step times and to the checks and benchmarks in
+# `benchmarks/README.md`; every stored run was trained on a CPU), `benchmarks/cuda_check.py --only paper` timed a training step of every model shape of
 # these runs, with CIFAR-shaped inputs, bf16 autocast and one run per GPU. The chapter's hours are
 # then its steps × the seconds per step (`resdepth.plan.timed_gpu_hours`; the step times are in
 # `benchmarks/results/paper_steps-nvidia-h200.csv`, and ResNet-56 was not reached). The timed hours
