@@ -79,3 +79,18 @@ def test_workload_times_a_tiny_case_and_writes_the_csv_columns(tmp_path):
     assert df["mfu_bf16"].isna().all()  # MFU only on CUDA
     table = workload.markdown(workload.summary(rows))
     assert table.startswith("| case |") and "tiny eval" in table
+
+
+def test_cuda_check_takes_table1s_own_runs_and_refuses_a_machine_without_cuda_in_one_line(capsys, monkeypatch):
+    import torch
+
+    import cuda_check
+
+    deep = cuda_check.table1_runs(1000, steps=5, eval_every=5)
+    assert len(deep) == 4  # the book grid at n = 1000, lambda = 1/sqrt(n): 2 learning rates x 2 seeds
+    assert {c.model_kwargs["lam"] for c in deep} == {"1/sqrt(n)"} and {c.steps for c in deep} == {5}
+    assert all(c.experiment == "cuda_check" and c.epochs is None for c in deep)  # never the book's keys
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cuda_check.main([]) == 2
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "no CUDA device here" in out
