@@ -138,7 +138,7 @@ def test_claims_read_as_plain_text_in_the_verdict_tables():
 def test_show_text_displays_a_wrapping_paragraph_that_reads_as_written(monkeypatch):
     """Budgets and notes are Markdown paragraphs (they wrap), not stdout boxes that scroll sideways;
     Markdown and MyST characters are escaped, so the rendered text is the text."""
-    import IPython.display
+    IPython = pytest.importorskip("IPython", reason="the book's display needs IPython (a GPU image may lack it)")
 
     from resdepth import book
 
