@@ -194,15 +194,17 @@ glue("tab-methods-provenance", readable_table(pd.DataFrame({
 # FLOPs: for every run of a chapter's `paper` profile, its SGD steps × batch × 3 forward passes of
 # the model's FLOPs (`resdepth.plan.gpu_hours`; a multiply-add is 2 FLOPs, evaluations left out),
 # divided by an H100's dense bf16 peak (989 TFLOP/s) at 30 % and at 10 % model-FLOPs utilisation.
-# The second is timed: on the one GPU this project was lent (an NVIDIA H200, 2026-12-04, for 15
-# minutes of device time, which went to these step times and to the checks and benchmarks in
-# `benchmarks/README.md`; every stored run was trained on a CPU), `benchmarks/cuda_check.py --only paper` timed a training step of every model shape of
-# these runs, with CIFAR-shaped inputs, bf16 autocast and one run per GPU. The chapter's hours are
-# then its steps × the seconds per step (`resdepth.plan.timed_gpu_hours`; the step times are in
+# The second is timed. This project was lent one GPU, an NVIDIA H200, on 2026-12-04, for 15
+# minutes of device time. That time went to these step times and to the checks and benchmarks in
+# `benchmarks/README.md`; every stored run was trained on a CPU. On the H200, `benchmarks/cuda_check.py
+# --only paper` timed a training step of every model shape of these runs, with CIFAR-shaped inputs,
+# bf16 autocast and one run per GPU. A chapter's hours are then its steps × the seconds per step
+# (`resdepth.plan.timed_gpu_hours`; the step times are in
 # `benchmarks/results/paper_steps-nvidia-h200.csv`, and ResNet-56 was not reached). The timed hours
-# are far above the FLOP count wherever the nets are deep and narrow. At 1,000 blocks of 128
-# channels a step took 0.47–0.71 s, which is 1.0–1.6 % of the peak, so Table 1 at n = 1000 dominates
-# the bill: about 4,700 of its 5,200 timed hours, against 313 counted at 30 %.
+# are above the FLOP count for every chapter, since these nets keep an H200 far below 30 % of its
+# peak. At depth they are far above it. At 1,000 blocks of 128 channels a step took 0.47–0.71 s,
+# which is 1.0–1.6 % of the peak. So Table 1 at n = 1000 dominates the bill: about 4,700 of its
+# 5,200 timed hours, against 313 counted at 30 %.
 
 # %% tags=["remove-input"]
 H100_BF16 = 989e12  # FLOP/s, dense (resdepth's benchmarks/flops.py)
