@@ -6,6 +6,12 @@
 # tests' verbose log to $OUT/tests.log, the CSVs to $OUT/results.tgz (benchmarks/results/).
 # Fashion-MNIST's four .gz files must be in data/fashion_mnist/FashionMNIST/raw/ (git-ignored;
 # carry it). Each step has its own time limit, so one that hangs cannot eat the others' time.
+# The tracked results store (about 175 MB) is more than a device call carries (64 MiB): leave the
+# linearization chapter's runs behind for the call, and put them back after it:
+#     printf '/data/results/linearization_napl/\n/data/results/linearization_napl_post/\n' >> .git/info/exclude
+#     git rm -r -q --cached data/results/linearization_napl data/results/linearization_napl_post
+#     ... the call ...;  git reset -q; then remove those two lines from .git/info/exclude
+# so the tests that read those runs are left out here.
 #     bash benchmarks/gpu_session.sh            # about 10 minutes on an H200: call it with timeout_s 600
 set -u
 OUT=${OUT:-/tmp/gpu-session}
@@ -29,10 +35,11 @@ step "the book's workload"
 timeout 70 python3 benchmarks/workload.py --rounds 2 --threads 1
 tar czf "$OUT/results.tgz" benchmarks/results
 
-step "unit tests on CUDA (no browser or chapter-page tests)"
+step "unit tests on CUDA (no browser or chapter-page tests, none that read the linearization store)"
 RESDEPTH_PROFILE=smoke timeout 170 python3 -m pytest tests -v -rf --tb=short -p no:cacheprovider -n 14 \
     --dist loadfile --timeout 150 --ignore=tests/test_browser.py --ignore=tests/test_chapter_page.py \
-    -W ignore > "$OUT/tests.log" 2>&1
+    --ignore=tests/test_experiments_linearization.py --ignore=tests/test_experiments_matched_napl.py \
+    -k "not linearization_napl" -W ignore > "$OUT/tests.log" 2>&1
 echo "pytest exit status $?"
 pkill -f pytest  # workers of a suite stopped at its limit
 grep -E "FAILED|ERROR|passed|failed" "$OUT/tests.log" | tail -n 30
