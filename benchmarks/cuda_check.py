@@ -25,10 +25,8 @@ Writes ``results/device_agreement-<device>.csv``, ``results/stacking-<device>.cs
 
 import argparse
 import dataclasses
-import re
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -39,8 +37,8 @@ from resdepth.models import build_model
 from resdepth.plan import per_run_scalars, total_steps
 from resdepth.stack import train_stack
 from resdepth.train import device_name, pick_device, train
+from run import RESULTS, result_path
 
-RESULTS = Path(__file__).resolve().parent / "results"
 ROW = "1/sqrt(n)"  # the lambda row both checks take from Table 1's grid
 
 
@@ -157,13 +155,12 @@ def main(argv=None) -> int:
     if device.type != "cuda":
         print("error: no CUDA device here; these checks compare CUDA with the CPU, run them on a GPU machine")
         return 2
-    slug = re.sub(r"[^a-z0-9]+", "-", device_name(device).lower()).strip("-")
     RESULTS.mkdir(parents=True, exist_ok=True)
     checks = {"agreement": lambda: agreement(device, args.steps, args.every),
               "stacking": lambda: stacking(device, args.stack_steps), "paper": lambda: paper_steps(device)}
     names = {"agreement": "device_agreement", "stacking": "stacking", "paper": "paper_steps"}
     for name in [args.only] if args.only else list(checks):
-        path = RESULTS / f"{names[name]}-{slug}.csv"
+        path = result_path(names[name], device)
         checks[name]().to_csv(path, index=False)
         print(f"saved {path}", flush=True)
     return 0
