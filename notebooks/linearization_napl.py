@@ -186,6 +186,29 @@ if linearization_napl.is_fully_stored(preview):
               "phase 2 adds 0.5 points or more, phase 2 has not settled and every verdict below says so.")
 
 # %% [markdown]
+# ### Choosing phase 2 for the next budget
+#
+# Where the calibration shows that phase 2 had not settled, a longer phase 2 alone is an expensive
+# fix: at 1e-4 the fine-tuning's learning rate may simply be too small for nets that lost several
+# points of accuracy to linearization. The phase-2 grid, written on 2026-12-04 before its runs,
+# fine-tunes the calibration's four nets at weight learning rates 1e-4, 3e-4 and 1e-3, for 2 and 4
+# epochs (the 1e-4 cells are the protocol's and the calibration's own runs). Its rule,
+# `matched_napl.phase2_choice`, fixed before the runs: a cell's shortfall is the mean over the four
+# nets of their best accuracy anywhere in the grid minus the cell's; the next budget's phase 2 is
+# the shortest cell whose shortfall is under 0.5 points (and shorter than the grid's longest, so
+# that nothing in the grid added half a point to it); if there is none, phase 2 needs a longer grid.
+# One seed of one start network: the grid chooses a protocol and decides no claim.
+
+# %% tags=["hide-input"]
+grid = linearization_napl.phase2_grid_results(preview.settings, store) if preview else None
+if grid is not None:
+    show_text(f"Phase-2 grid: {grid.stored} of {grid.stored + grid.missing} runs stored. Choice: {grid.choice[2]}.")
+    show("fig-linearization-phase2-grid", linearization_napl.plot_phase2_grid(grid))
+    show("tab-linearization-phase2-grid", linearization_napl.phase2_grid_table(grid))
+    show_text("Test accuracy after each phase 2 of the grid (start network 0, first seed), per net: the arm and the "
+              "penalty weight of its phase 1; a cell not stored yet has no line.")
+
+# %% [markdown]
 # ## Verdict
 
 # %% tags=["hide-input", "remove-output"]

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from resdepth.experiments import linearization_napl as lin
+from resdepth.experiments import matched_napl as mn
 from resdepth.experiments import resolve
 
 
@@ -206,7 +207,7 @@ def test_book_v2_is_the_protocol_planned_before_its_runs_and_reuses_the_first_st
     7 omegas per granularity, a random mask per channel-wise run, a 4-epoch calibration."""
     v1, v2 = resolve(lin.NAME, "book"), resolve(lin.NAME, "book", budget="book_v2")
     everything = lin.configs(v2)
-    runs = [c for c in everything if not c.classes]  # all ten classes; the ladder's rungs are checked below
+    runs = mn.protocol_configs(v2, lin.NAME)  # all ten classes; the grid and the ladder's rungs are checked below
     starts = [c for c in runs if not c.start_from]
     assert [s.seed for s in starts] == [0, 1, 2] and starts[0].key == lin.configs(v1)[0].key
     penalties = [c for c in runs if c.linearize and not c.mask]
@@ -224,7 +225,11 @@ def test_book_v2_is_the_protocol_planned_before_its_runs_and_reuses_the_first_st
         assert sorted(c.seed for c in rung if not c.start_from) == [0, 1, 2]
         assert len(rung) == 3 + 3 * 14 * 2 and {c.mask for c in rung if c.mask} == {"learned"}
         assert all(c.seed == 0 for c in rung if c.start_from)
-    assert sum(not c.classes for c in runs) == 3 + 3 * 2 * (14 + 14 + 7) + 4
+    assert len(runs) == 3 + 3 * 2 * (14 + 14 + 7) + 4
+    # the phase-2 grid (added 2026-12-04): the calibration's 4 nets at 2 more learning rates x 2 lengths
+    grid = [c for c in everything if not c.classes and c not in runs]
+    assert len(grid) == 4 * 2 * 2 and {c.lr for c in grid} == {3e-4, 1e-3} and {c.epochs for c in grid} == {2, 4}
+    assert len(everything) == len(runs) + len(grid) + 2 * (3 + 3 * 14 * 2)
 
 
 def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_verdict(isolated_store):
@@ -236,6 +241,7 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
                 "random_masks": True, "napl_points": [1, 2, 4, 8],
                 "calibration": {"epochs": 2, "eval_every": 1, "omegas": {"channel": [3.0]}},
                 "ladder": {"trouser vs ankle boot": [1, 9]}, "ladder_seeds": [0]}
+    settings["phase2_grid"] = {"lrs": [settings["post_lr"], 10 * settings["post_lr"]], "epochs": [1, 2]}
     settings["alpha_lr"] = 0.2  # a few steps must move slopes to 1 (at 0.5 the calibration's phase 2 explodes at chance)
     store = Store(profile="smoke")
     records = sweep(lin.configs(settings), store, progress=False, executor="local")
@@ -263,18 +269,27 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
         assert figure(results).axes[0].has_data()
     table = lin.protocol_gap_table(results)
     assert list(table["NAPL"]) == sorted(set(results.gaps["napl"]) | set(results.random_gaps["napl"]))
+    # the phase-2 grid: the protocol's and the calibration's runs are two of its four cells
+    grid = lin.phase2_grid_results(settings, store)
+    assert grid.missing == 0 and sorted(zip(grid.runs["lr"], grid.runs["epochs"])) == sorted(
+        (lr, e) for lr in settings["phase2_grid"]["lrs"] for e in (1, 2))
+    assert len(lin.phase2_grid_table(grid)) == 4 and grid.choice[2]  # a choice, or why there is none
+    assert lin.plot_phase2_grid(grid).axes[0].has_data()
+    assert lin.phase2_grid_results({**settings, "phase2_grid": {}}, store) is None
 
 
 def test_the_sweep_trains_the_protocol_before_the_difficulty_ladder():
     """Issue 13's compute plan: the controlled protocol first (start networks, penalty runs, then
-    fine-tuning with learned and random masks), then each rung of the ladder; the chapter's runs are
+    fine-tuning with learned and random masks), its phase-2 grid, then each rung of the ladder; the chapter's runs are
     the parts in that order, and no part needs a run of a later one."""
     from resdepth.experiments import resolve, sweep_configs, sweep_parts
 
     parts = sweep_parts("linearization_napl", "book", "book_v2")
-    assert [c for part in parts for c in part] == sweep_configs("linearization_napl", "book", "book_v2")
-    assert len(parts) == 3 and not any(c.classes for c in parts[0])
-    assert [sorted({c.classes for c in part}) for part in parts[1:]] == [[(1, 9)], [(0, 2, 4, 6)]]
+    flat = [c for part in parts for c in part]
+    assert list({c.key: c for c in flat}.values()) == sweep_configs("linearization_napl", "book", "book_v2")
+    assert len(parts) == 4 and not any(c.classes for c in parts[0] + parts[1])
+    assert all(c.lr != 1e-4 or c in parts[0] for c in parts[1])  # the grid's new runs are its other learning rates
+    assert [sorted({c.classes for c in part}) for part in parts[2:]] == [[(1, 9)], [(0, 2, 4, 6)]]
     assert any(c.mask == "random" for c in parts[0])
     seen = set()
     for part in parts:

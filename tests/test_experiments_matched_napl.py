@@ -193,6 +193,56 @@ def test_protocol_runs_find_each_fine_tunings_start_network_and_omega():
     assert table["status"].tolist().count("diverged") == 1 and table["test_acc"].isna().sum() == 1
 
 
+GRID = {"lrs": [1e-4, 1e-3], "epochs": [2, 4]}
+NETS = [("channel", 0.1), ("channel", 1.0), ("layer", 3.0), ("layer", 30.0)]
+
+
+def grid_runs(acc, status=lambda lr, epochs, net: "ok"):
+    """Phase-2 grid lines: ``acc(lr, epochs, net)`` for each cell of ``GRID`` and each of ``NETS``."""
+    rows = [dict(start=0, seed=0, arm=arm, omega=omega, epochs=epochs, lr=lr, status=status(lr, epochs, (arm, omega)),
+                 napl=2.0, test_acc=acc(lr, epochs, (arm, omega)))
+            for lr in GRID["lrs"] for epochs in GRID["epochs"] for arm, omega in NETS]
+    return pd.DataFrame(rows)
+
+
+def test_phase2_grid_chooses_the_shortest_cell_within_half_a_point_of_the_grids_best():
+    net_level = {net: 0.80 + 0.02 * i for i, net in enumerate(NETS)}
+    # lr 1e-4 still rises from 2 to 4 epochs; lr 1e-3 reaches the top in 2 epochs (0.3 points short on average)
+    fast = grid_runs(lambda lr, e, net: net_level[net] - (0.003 if (lr, e) == (1e-3, 2) else 0.03 / e if lr == 1e-4
+                                                          else 0.0))
+    cells = mn.phase2_cells(fast).set_index(["lr", "epochs"])
+    assert cells.loc[(1e-3, 4), "shortfall"] == pytest.approx(0.0)
+    assert cells.loc[(1e-3, 2), "shortfall"] == pytest.approx(0.003)
+    assert cells.loc[(1e-4, 2), "shortfall"] == pytest.approx(0.015)
+    lr, epochs, reason = mn.phase2_choice(fast, GRID)
+    assert (lr, epochs) == (1e-3, 2) and "0.30 points" in reason
+    # every cell still rising: only the longest phase 2 comes close, so no choice
+    rising = grid_runs(lambda lr, e, net: net_level[net] - 0.02 / e - (0.01 if lr == 1e-4 else 0))
+    assert mn.phase2_choice(rising, GRID)[:2] == (None, None)
+    assert "needs a longer grid" in mn.phase2_choice(rising, GRID)[2]
+    # a net that diverged in the fast cell: that cell is never settled, the slow one is chosen if close
+    flat = grid_runs(lambda lr, e, net: net_level[net] - (0.001 if lr == 1e-4 else 0.0),
+                     status=lambda lr, e, net: "diverged" if (lr, e, net) == (1e-3, 2, NETS[0]) else "ok")
+    assert mn.phase2_choice(flat, GRID)[:2] == (1e-4, 2)
+    assert math.isnan(mn.phase2_cells(flat).set_index(["lr", "epochs"]).loc[(1e-3, 2), "shortfall"])
+    # not stored in full: no choice yet, whatever the stored cells say
+    assert mn.phase2_choice(fast, GRID, missing=3) == (None, None, "the phase-2 grid is not stored in full yet "
+                                                                   "(3 runs to train)")
+
+
+def test_phase2_grid_reuses_the_protocols_and_the_calibrations_runs():
+    settings = {**SETTINGS, "phase2_grid": {"lrs": [1e-4, 1e-3], "epochs": [2, 4]}}
+    grid = mn.phase2_grid_configs(settings, "proto")
+    protocol = mn.protocol_configs(settings, "proto")
+    tuned = [c for c in grid if c.mask]
+    assert len(tuned) == 2 * 4  # the calibration's 2 nets x 2 learning rates x 2 lengths
+    assert all(c in protocol for c in grid if not c.mask)  # the start network and penalty runs it starts from
+    reused = [c for c in tuned if c in protocol]
+    assert len(reused) == 4 and {(c.lr, c.epochs) for c in reused} == {(1e-4, 2), (1e-4, 4)}
+    assert {c.lr for c in tuned if c not in protocol} == {1e-3} and {c.eval_every for c in tuned if c.lr == 1e-3} == {2}
+    assert mn.phase2_grid_configs(SETTINGS, "proto") == []
+
+
 def ladder(gaps_by_level: dict) -> pd.DataFrame:
     """{level: (error, [gap per start network])} as ``rule_difficulty`` takes it."""
     return pd.DataFrame([{"level": level, "start": s, "error": error + 0.001 * s, "gap": gap}

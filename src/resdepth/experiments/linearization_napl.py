@@ -110,6 +110,12 @@ BUDGETS = {
         calibration={"epochs": 4,  # phase 2 twice as long, for start 0 and seed 0: has accuracy stopped rising?
                      "eval_every": 117,  # steps between evaluations of those runs (4 per epoch): the curve
                      "omegas": {"channel": [0.1, 1.0], "layer": [3.0, 30.0]}},  # NAPL about 4 and 1-2 in each
+        # Added on 2026-12-04, before its runs: the calibration gained 2.0-4.3 points from 4 epochs of
+        # phase 2 instead of 2 (training accuracy 0.78-0.83 after 4, the start networks' about 0.9),
+        # so phase 2 had not settled. The calibration's nets at larger weight learning rates, to choose
+        # the next budget's phase 2 by ``matched_napl.phase2_choice``; it decides no claim.
+        phase2_grid={"lrs": [1e-4, 3e-4, 1e-3],  # weight learning rates of phase 2 (AdamW, cosine)
+                     "epochs": [2, 4]},  # lengths of phase 2 (epochs)
         ladder={"trouser vs ankle boot": [1, 9],  # a difficulty ladder of class subsets (a proxy for the paper's
                 "tops: T-shirt, pullover, coat, shirt": [0, 2, 4, 6]},  # datasets); all 10 classes are the above
         ladder_seeds=[0],  # post-training seeds per start network on each subset (3 start networks, no random
@@ -217,23 +223,25 @@ def is_protocol(settings: dict) -> bool:
 
 def ladder_settings(settings: dict, classes: list) -> dict:
     """The protocol's settings on one rung of the difficulty ladder: those ``classes``, the
-    ladder's post-training seeds, no random masks and no calibration."""
+    ladder's post-training seeds, no random masks, no calibration and no phase-2 grid."""
     return {**settings, "classes": tuple(classes), "seeds": settings["ladder_seeds"], "random_masks": False,
-            "calibration": {}}
+            "calibration": {}, "phase2_grid": {}}
 
 
 def sweep_parts(settings: dict) -> list:
     """The runs in the order issue 13's compute plan puts them: the controlled protocol (start
-    networks, penalty runs, then fine-tuning with learned and random masks), then each rung of the
-    difficulty ladder; the first budget is one part."""
+    networks, penalty runs, then fine-tuning with learned and random masks), its phase-2 grid (where
+    the budget has one), then each rung of the difficulty ladder; the first budget is one part."""
     if not is_protocol(settings):
         return [study_configs(settings, NAME)]
-    return [mn.protocol_configs(settings, NAME)] + [
+    grid = mn.phase2_grid_configs(settings, NAME)
+    return [mn.protocol_configs(settings, NAME)] + ([grid] if grid else []) + [
         mn.protocol_configs(ladder_settings(settings, classes), NAME) for classes in settings["ladder"].values()]
 
 
 def configs(settings: dict) -> list:
-    return [c for part in sweep_parts(settings) for c in part]
+    """Every run of the budget, once each (the phase-2 grid repeats the protocol runs it starts from)."""
+    return list({(c.experiment, c.key): c for part in sweep_parts(settings) for c in part}.values())
 
 
 # ----------------------------------------------------------------------------- tables
@@ -603,6 +611,83 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
                 + (compute_used(done) if (done := [store.load(c) for c in cfgs if store.is_finished(c, keep(c))])
                    else "no compute yet")),
         stored=len(cfgs) - missing, missing=missing)
+
+
+@dataclass
+class Phase2Grid:
+    """The phase-2 grid (``matched_napl.phase2_grid_configs``) from the runs stored so far."""
+
+    settings: dict  # the budget's settings
+    runs: pd.DataFrame  # one line per fine-tuning of the grid (matched_napl.protocol_runs, with lr)
+    history: pd.DataFrame  # their evaluations: the phase-2 curves
+    stored: int  # runs of the grid stored so far (start network and penalty runs included)
+    missing: int  # runs not stored yet
+
+    @property
+    def choice(self) -> tuple:
+        """(learning rate, epochs, reason) for the next budget's phase 2 (``matched_napl.phase2_choice``)."""
+        return mn.phase2_choice(self.runs, self.settings["phase2_grid"], self.missing)
+
+
+def phase2_grid_results(settings: dict, store, experiment: str = NAME) -> "Phase2Grid | None":
+    """The phase-2 grid of ``settings`` as stored so far in ``store`` (never trains); None for a
+    budget without one."""
+    cfgs = mn.phase2_grid_configs(settings, experiment)
+    if not cfgs:
+        return None
+    records, _ = stored_only(cfgs, store)
+    keep = weights_kept(cfgs)
+    missing = sum(not store.is_finished(c, with_weights=keep(c)) for c in cfgs)
+    post = [r for r in records if r["config"].get("linearize")]
+    runs = mn.protocol_runs(post, mn.start_configs(settings, experiment)[:1], record_napls(post))
+    tuned = [r for r in post if r["config"].get("mask") and r["status"] == "ok"]
+    history = history_frame(tuned) if tuned else pd.DataFrame()
+    if len(history):  # a history's "lr" is the scheduled one: the cell is named by the config's
+        cell = {r["key"]: (mn.penalty_omega(post, r["config"]["start_from"]), r["config"]["lr"]) for r in tuned}
+        history = history.assign(net_omega=history["key"].map(lambda k: cell[k][0]),
+                                 cell_lr=history["key"].map(lambda k: cell[k][1]))
+    return Phase2Grid(settings=settings, runs=runs, history=history, stored=len(cfgs) - missing, missing=missing)
+
+
+def phase2_grid_table(grid: Phase2Grid) -> pd.DataFrame:
+    """``matched_napl.phase2_cells`` for the page: accuracies and shortfall in percent, "—" where a
+    net's run is not stored (or diverged)."""
+    cells = mn.phase2_cells(grid.runs)
+    nets = [c for c in cells.columns if c not in ("lr", "epochs", "shortfall")]
+    table = pd.DataFrame({"phase-2 lr": [f"{v:g}" for v in cells["lr"]], "epochs": cells["epochs"].astype(int)})
+    for net in nets:
+        table[f"{net} (%)"] = [f"{100 * v:.2f}" if v == v else "—" for v in cells[net]]
+    table["shortfall from the grid's best (points)"] = [f"{100 * v:.2f}" if v == v else "—" for v in cells["shortfall"]]
+    return table
+
+
+def plot_phase2_grid(grid: Phase2Grid):
+    """One panel per calibration net: test accuracy against epochs of phase 2, a colour per weight
+    learning rate, solid for the longer phase 2 and dashed for the shorter."""
+    import matplotlib.pyplot as plt
+
+    history = grid.history
+    nets = sorted({(a, o) for a, o in zip(grid.runs["arm"], grid.runs["omega"])})
+    fig, axes = plt.subplots(1, max(len(nets), 1), figsize=(3.2 * max(len(nets), 1), 3.6), sharey=True, squeeze=False)
+    lrs = sorted(grid.settings["phase2_grid"]["lrs"])
+    longest = max(grid.settings["phase2_grid"]["epochs"])
+    for ax, (arm, omega) in zip(axes[0], nets):
+        mine = history[(history["linearize"] == arm) & (history["net_omega"] == omega)] if len(history) else history
+        for _, curve in (mine.groupby("key") if len(mine) else []):
+            color = f"C{lrs.index(curve['cell_lr'].iloc[0])}"
+            ax.plot(curve["epoch"], 100 * curve["test_acc"], marker=".", color=color,
+                    ls="-" if curve["epochs"].iloc[0] == longest else "--")
+        net_napl = grid.runs[(grid.runs["arm"] == arm) & (grid.runs["omega"] == omega)]["napl"].mean()
+        ax.set(title=f"{ARM_STYLE[arm]['label'].split(' (')[0]}, ω = {omega:g}, NAPL {net_napl:.1f}",
+               xlabel="epochs of phase 2")
+    axes[0][0].set_ylabel("test accuracy (%)")
+    keys = [plt.Line2D([], [], color=f"C{i}", label=f"lr {lr:g}") for i, lr in enumerate(lrs)] + [
+        plt.Line2D([], [], color="grey", ls="-" if epochs == longest else "--", label=f"{epochs} epochs")
+        for epochs in sorted(grid.settings["phase2_grid"]["epochs"])]
+    fig.legend(handles=keys, loc="lower center", ncol=len(keys), fontsize="small", frameon=False)
+    fig.suptitle("Phase-2 grid: learning rate × length (start network 0, first seed)")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
 
 
 def ladder_levels(results: ProtocolResults, store) -> list:

@@ -19,6 +19,9 @@ start network at whatever NAPL each omega happened to reach, with the penalty st
 5. **Calibration**: for start 0 and seed 0, a few omegas are fine-tuned for ``calibration["epochs"]``
    instead of ``finetune_epochs``; where that gains more than ``SETTLED_POINTS`` of accuracy, phase
    2 had not settled, and every verdict says so.
+6. **Phase-2 grid** (``phase2_grid``, written 2026-12-04 before its runs): the calibration's nets
+   fine-tuned at every weight learning rate x length of the grid, to choose the next budget's phase
+   2 by a rule fixed in advance (``phase2_choice``) instead of by eye.
 
 The unit of replication is the start network: its post-training seeds share its weights, so they
 are averaged first and the tests run over start networks (paired: both arms of a start share it).
@@ -94,12 +97,39 @@ def calibration_configs(settings: dict, start: RunConfig) -> list:
     ]
 
 
+
+def phase2_cell_config(settings: dict, penalty: RunConfig, lr: float, epochs: int) -> RunConfig:
+    """Phase 2 of the penalty run ``penalty`` with its learned mask, ``epochs`` long at weight learning
+    rate ``lr``, evaluated every ``calibration["eval_every"]`` steps; at the protocol's own learning
+    rate and length it is the protocol's fine-tuning itself (stored already: never trained twice)."""
+    run = fine_tune_config(penalty, "learned", epochs)
+    if (lr, epochs) == (settings["post_lr"], settings["finetune_epochs"]):
+        return run
+    return run.replace(lr=lr, eval_every=settings["calibration"]["eval_every"])
+
+
+def phase2_grid_configs(settings: dict, experiment: str) -> list:
+    """The phase-2 grid (``settings["phase2_grid"]``: weight learning rates ``lrs`` x lengths
+    ``epochs``) on the calibration's nets (start 0, the first post-training seed, the calibration's
+    omegas): their start network and penalty runs first (the protocol's, stored), then one
+    fine-tuning per net and cell. The cell at the protocol's learning rate and the calibration's
+    length is the calibration run. [] without a grid."""
+    grid = settings.get("phase2_grid")
+    if not grid:
+        return []
+    start = start_configs(settings, experiment)[0]
+    penalties = [penalty_config(settings, start, granularity, omega, settings["seeds"][0])
+                 for granularity, omegas in settings["calibration"]["omegas"].items() for omega in omegas]
+    return [start, *penalties, *(phase2_cell_config(settings, penalty, lr, epochs) for penalty in penalties
+                                 for lr in grid["lrs"] for epochs in grid["epochs"])]
+
+
 # ----------------------------------------------------------------------------- tables
 
 
 def protocol_runs(records: list, starts: list, napls: list) -> pd.DataFrame:
     """One line per fine-tuning run (phase 2): start seed, post-training seed, arm ("channel",
-    "layer" or "random"), omega, epochs, status, NAPL (``napls``, one per record) and final test
+    "layer" or "random"), omega, epochs, learning rate of the weights, status, NAPL (``napls``, one per record) and final test
     accuracy. ``starts`` are the start configs: a run's start is found through its penalty run's
     ``start_from``, which ``records`` must hold too. Penalty runs and start networks get no line."""
     start_seed = {f"{s.experiment}/{s.key}": s.seed for s in starts}
@@ -113,9 +143,9 @@ def protocol_runs(records: list, starts: list, napls: list) -> pd.DataFrame:
         ok = r["status"] == "ok"
         rows.append({"start": start_seed.get(penalty_start.get(c["start_from"])), "seed": c["seed"],
                      "arm": ARM_OF_MASK[(c["linearize"], c["mask"])], "omega": penalty_omega(records, c["start_from"]),
-                     "epochs": c["epochs"], "status": r["status"], "napl": n if ok else math.nan,
+                     "epochs": c["epochs"], "lr": c["lr"], "status": r["status"], "napl": n if ok else math.nan,
                      "test_acc": r["final"]["test_acc"] if ok else math.nan})
-    return pd.DataFrame(rows, columns=["start", "seed", "arm", "omega", "epochs", "status", "napl", "test_acc"])
+    return pd.DataFrame(rows, columns=["start", "seed", "arm", "omega", "epochs", "lr", "status", "napl", "test_acc"])
 
 
 def penalty_omega(records: list, ref: str) -> float:
@@ -224,6 +254,48 @@ def settled_note(gains: pd.DataFrame, finetune_epochs: int, longer: int) -> str 
         return None
     return (f"phase 2 not settled: {longer} epochs instead of {finetune_epochs} gain up to "
             f"{100 * worst:+.2f} points")
+
+
+
+def phase2_cells(runs: pd.DataFrame) -> pd.DataFrame:
+    """The phase-2 grid as a table: one line per (learning rate, epochs) cell, one column per
+    calibration net ("<arm> omega <omega>": its test accuracy after that phase 2, nan where it
+    diverged or is not stored), and the cell's shortfall: the mean over nets of the net's best
+    accuracy anywhere in the grid minus its accuracy in the cell (nan unless every net is there)."""
+    if not len(runs):
+        return pd.DataFrame(columns=["lr", "epochs", "shortfall"])
+    ok = runs.assign(net=[f"{a} omega {o:g}" for a, o in zip(runs["arm"], runs["omega"])])
+    ok = ok.assign(test_acc=ok["test_acc"].where(ok["status"] == "ok"))
+    cells = ok.pivot_table(index=["lr", "epochs"], columns="net", values="test_acc", aggfunc="mean", dropna=False)
+    cells = cells.reindex(columns=sorted(ok["net"].unique()))
+    shortfall = (cells.max() - cells).mean(axis=1, skipna=False)
+    return cells.assign(shortfall=shortfall).reset_index().rename_axis(columns=None)
+
+
+def phase2_choice(runs: pd.DataFrame, grid: dict, missing: int = 0) -> tuple:
+    """(learning rate, epochs, reason) of the next budget's phase 2, chosen from the phase-2 grid
+    by a rule written on 2026-12-04, before the grid's runs.
+
+    Per cell (``phase2_cells``) the shortfall is the mean over the calibration's nets of their best
+    accuracy in the grid minus the cell's. A cell is settled where its shortfall is below
+    ``SETTLED_POINTS`` and it is shorter than the grid's longest phase 2: no longer or faster
+    fine-tuning in the grid added half a point. The choice is the shortest settled cell (least
+    compute), ties to the smaller shortfall; a cell where a net diverged is never settled. (None,
+    None, reason) while ``missing`` runs of the grid are not stored, or where no cell is settled: phase 2 then needs a longer grid. One seed of one start network:
+    half a point is about the seed-to-seed spread of one run, so the rule can only say "no longer
+    needed" at that resolution."""
+    if missing:
+        return None, None, f"the phase-2 grid is not stored in full yet ({missing} runs to train)"
+    cells = phase2_cells(runs)
+    longest = max(grid["epochs"])
+    settled = cells[(cells["shortfall"] < SETTLED_POINTS) & (cells["epochs"] < longest)]
+    if not len(settled):
+        return None, None, (f"no cell shorter than {longest} epochs comes within {100 * SETTLED_POINTS:g} points of the "
+                            "grid's best: phase 2 needs a longer grid")
+    best = settled.sort_values(["epochs", "shortfall"]).iloc[0]
+    return (float(best["lr"]), int(best["epochs"]),
+            f"{int(best['epochs'])} epochs at lr {best['lr']:g} come within {100 * best['shortfall']:.2f} points of the "
+            f"grid's best (mean over its {cells.shape[1] - 3} nets)")
 
 
 # ----------------------------------------------------------------------------- rules
