@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from resdepth.errors import ConfigError
 from resdepth.experiments import matched_napl as mn
 
 CLAIM = ("a claim", "the paper's value")
@@ -241,6 +242,8 @@ def test_phase2_grid_reuses_the_protocols_and_the_calibrations_runs():
     assert len(reused) == 4 and {(c.lr, c.epochs) for c in reused} == {(1e-4, 2), (1e-4, 4)}
     assert {c.lr for c in tuned if c not in protocol} == {1e-3} and {c.eval_every for c in tuned if c.lr == 1e-3} == {2}
     assert mn.phase2_grid_configs(SETTINGS, "proto") == []
+    with pytest.raises(ConfigError, match="no calibration: set calibration .* or phase2_grid=\\{\\}"):
+        mn.phase2_grid_configs({**settings, "calibration": {}}, "proto")
 
 
 def ladder(gaps_by_level: dict) -> pd.DataFrame:

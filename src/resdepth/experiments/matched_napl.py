@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
+from ..errors import ConfigError
 from ..linearize import fine_tune_config, post_train_config
 from ..verdict import ALPHA, Verdict, not_run, paired_t_test
 
@@ -117,6 +118,9 @@ def phase2_grid_configs(settings: dict, experiment: str) -> list:
     grid = settings.get("phase2_grid")
     if not grid:
         return []
+    if not settings.get("calibration"):
+        raise ConfigError("phase2_grid fine-tunes the calibration's nets, and this budget has no calibration: set "
+                          "calibration (epochs, eval_every, omegas) or phase2_grid={}")
     start = start_configs(settings, experiment)[0]
     penalties = [penalty_config(settings, start, granularity, omega, settings["seeds"][0])
                  for granularity, omegas in settings["calibration"]["omegas"].items() for omega in omegas]
