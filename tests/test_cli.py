@@ -77,7 +77,7 @@ def test_cli_sweep_bad_input_is_one_line():
                            (("table1_depth_scaling", "--profile", "smoke", "--part", "2"),
                             "--part must be 1 to 1 for table1_depth_scaling (smoke); got 2"),
                            (("linearization_napl", "--budget", "book_v2", "--part", "0"),
-                            "--part must be 1 to 3 for linearization_napl (book_v2); got 0")]:
+                            "--part must be 1 to 4 for linearization_napl (book_v2); got 0")]:
         out = run_cli("sweep", *args)
         assert out.returncode == 2 and out.stderr.strip().count("\n") == 0, out.stderr
         assert out.stderr.startswith("error: " + expected), out.stderr
