@@ -198,6 +198,12 @@ if linearization_napl.is_fully_stored(preview):
 # the shortest cell whose shortfall is under 0.5 points (and shorter than the grid's longest, so
 # that nothing in the grid added half a point to it); if there is none, phase 2 needs a longer grid.
 # One seed of one start network: the grid chooses a protocol and decides no claim.
+#
+# The rule's first answer (4 epochs at 1e-4 and at 3e-4 within 0.4 points of each other, no shorter
+# cell within 0.5 points) was that phase 2 needs a longer grid. So the grid was extended, before
+# the new runs, by 8 epochs at 1e-4 and 3e-4; 1e-3, already 3.2 points short at 4 epochs, was not
+# extended. The same rule now judges the whole grid: 4 epochs are chosen only if 8 add less than
+# half a point.
 
 # %% tags=["hide-input"]
 grid = linearization_napl.phase2_grid_results(preview.settings, store) if preview else None

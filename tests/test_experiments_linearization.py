@@ -226,9 +226,14 @@ def test_book_v2_is_the_protocol_planned_before_its_runs_and_reuses_the_first_st
         assert len(rung) == 3 + 3 * 14 * 2 and {c.mask for c in rung if c.mask} == {"learned"}
         assert all(c.seed == 0 for c in rung if c.start_from)
     assert len(runs) == 3 + 3 * 2 * (14 + 14 + 7) + 4
-    # the phase-2 grid (added 2026-12-04): the calibration's 4 nets at 2 more learning rates x 2 lengths
+    # the phase-2 grid (added 2026-12-04): the calibration's 4 nets at 2 more learning rates x 2 lengths,
+    # and its extension (8 epochs at 1e-4 and 3e-4, not at 1e-3)
     grid = [c for c in everything if not c.classes and c not in runs]
-    assert len(grid) == 4 * 2 * 2 and {c.lr for c in grid} == {3e-4, 1e-3} and {c.epochs for c in grid} == {2, 4}
+    first = [c for c in grid if c.epochs != 8]
+    assert len(first) == 4 * 2 * 2 and {c.lr for c in first} == {3e-4, 1e-3} and {c.epochs for c in first} == {2, 4}
+    longer = [c for c in grid if c.epochs == 8]
+    assert len(longer) == 4 * 2 and sorted({c.lr for c in longer}) == [1e-4, 3e-4]
+    assert {c.eval_every for c in longer} == {117} and {c.mask for c in longer} == {"learned"}
     assert len(everything) == len(runs) + len(grid) + 2 * (3 + 3 * 14 * 2)
 
 
@@ -288,7 +293,8 @@ def test_the_sweep_trains_the_protocol_before_the_difficulty_ladder():
     flat = [c for part in parts for c in part]
     assert list({c.key: c for c in flat}.values()) == sweep_configs("linearization_napl", "book", "book_v2")
     assert len(parts) == 4 and not any(c.classes for c in parts[0] + parts[1])
-    assert all(c.lr != 1e-4 or c in parts[0] for c in parts[1])  # the grid's new runs are its other learning rates
+    # the grid's new runs at the protocol's learning rate are its extension's 8 epochs; the rest are other rates
+    assert all(c.lr != 1e-4 or c in parts[0] or c.epochs == 8 for c in parts[1])
     assert [sorted({c.classes for c in part}) for part in parts[2:]] == [[(1, 9)], [(0, 2, 4, 6)]]
     assert any(c.mask == "random" for c in parts[0])
     seen = set()

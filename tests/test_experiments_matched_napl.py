@@ -231,6 +231,30 @@ def test_phase2_grid_chooses_the_shortest_cell_within_half_a_point_of_the_grids_
                                                                    "(3 runs to train)")
 
 
+def test_an_extended_phase2_grid_judges_its_longer_cells_with_the_same_rule():
+    extended = {**GRID, "longer": {"lrs": [1e-4], "epochs": [8]}}
+    assert mn.phase2_grid_cells(extended) == [(1e-4, 2), (1e-4, 4), (1e-3, 2), (1e-3, 4), (1e-4, 8)]
+    assert mn.phase2_grid_cells({**GRID, "longer": {"lrs": [1e-4], "epochs": [4, 8]}})[-1:] == [(1e-4, 8)]  # once each
+    net_level = {net: 0.80 + 0.02 * i for i, net in enumerate(NETS)}
+
+    def with_longer(acc):
+        eight = pd.DataFrame([dict(start=0, seed=0, arm=arm, omega=omega, epochs=8, lr=1e-4, status="ok", napl=2.0,
+                                   test_acc=acc(1e-4, 8, (arm, omega))) for arm, omega in NETS])
+        return pd.concat([grid_runs(acc), eight], ignore_index=True)
+
+    # 4 epochs at 1e-4 are 0.2 points below 8: settled, and the 8-epoch cell (the longest) is never chosen
+    slowing = with_longer(lambda lr, e, net: net_level[net] - {2: 0.02, 4: 0.002, 8: 0.0}[e] - (0.01 if lr == 1e-3 else 0))
+    cells = mn.phase2_cells(slowing).set_index(["lr", "epochs"])
+    assert list(cells.index) == [(1e-4, 2), (1e-4, 4), (1e-4, 8), (1e-3, 2), (1e-3, 4)]  # no line for (1e-3, 8)
+    assert cells.loc[(1e-4, 8), "shortfall"] == pytest.approx(0.0)
+    assert mn.phase2_choice(slowing, extended)[:2] == (1e-4, 4)
+    # 8 epochs still add a point: 4 is no longer settled, though it was the best of the first grid
+    rising = with_longer(lambda lr, e, net: net_level[net] - {2: 0.03, 4: 0.01, 8: 0.0}[e])
+    assert mn.phase2_choice(rising, GRID)[:2] == (None, None)  # the first grid: 4 was its longest
+    assert mn.phase2_choice(rising, extended)[:2] == (None, None)
+    assert "shorter than 8 epochs" in mn.phase2_choice(rising, extended)[2]
+
+
 def test_phase2_grid_reuses_the_protocols_and_the_calibrations_runs():
     settings = {**SETTINGS, "phase2_grid": {"lrs": [1e-4, 1e-3], "epochs": [2, 4]}}
     grid = mn.phase2_grid_configs(settings, "proto")

@@ -86,8 +86,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="local and processes: auto, cpu, cuda or cuda:N")
     s.add_argument("--max-retries", type=int, default=3, help="times a run whose worker died is retried")
     s.add_argument("--part", type=int, help="train only this part of the chapter's runs (1, 2, ...; default: every "
-                                            "part, in order; the linearization chapter's book_v2 has 3: its protocol, "
-                                            "then two rungs of its difficulty ladder)")
+                                            "part, in order; the linearization chapter's book_v2 has 4: its protocol, "
+                                            "its phase-2 grid, then two rungs of its difficulty ladder)")
     pl = sub.add_parser("plan", help="print a chapter's plan: runs stored, runs to train, measured core-hours")
     pl.add_argument("experiment", help=f"a chapter that trains: {', '.join(trained_experiments())}")
     pl.add_argument("--profile", default="book", help="smoke, book or paper")

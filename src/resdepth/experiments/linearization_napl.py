@@ -114,8 +114,14 @@ BUDGETS = {
         # phase 2 instead of 2 (training accuracy 0.78-0.83 after 4, the start networks' about 0.9),
         # so phase 2 had not settled. The calibration's nets at larger weight learning rates, to choose
         # the next budget's phase 2 by ``matched_napl.phase2_choice``; it decides no claim.
+        # Extended on 2026-12-04, before its runs: the grid's rule answered "phase 2 needs a longer
+        # grid" (no cell shorter than 4 epochs within 0.5 points; 4 epochs at lr 1e-4 and 3e-4 within
+        # 0.4 of each other). 8 epochs at those two learning rates; not at 1e-3, which was 3.2 points
+        # short at 4 epochs (0.9 to 11.4 points below 3e-4 on three of the four nets). The same rule
+        # judges the whole grid, and a 4-epoch cell is now settled only if 8 epochs add < 0.5 points.
         phase2_grid={"lrs": [1e-4, 3e-4, 1e-3],  # weight learning rates of phase 2 (AdamW, cosine)
-                     "epochs": [2, 4]},  # lengths of phase 2 (epochs)
+                     "epochs": [2, 4],  # lengths of phase 2 (epochs), every learning rate
+                     "longer": {"lrs": [1e-4, 3e-4], "epochs": [8]}},  # the extension: cells lrs x epochs
         ladder={"trouser vs ankle boot": [1, 9],  # a difficulty ladder of class subsets (a proxy for the paper's
                 "tops: T-shirt, pullover, coat, shirt": [0, 2, 4, 6]},  # datasets); all 10 classes are the above
         ladder_seeds=[0],  # post-training seeds per start network on each subset (3 start networks, no random
@@ -663,27 +669,28 @@ def phase2_grid_table(grid: Phase2Grid) -> pd.DataFrame:
 
 def plot_phase2_grid(grid: Phase2Grid):
     """One panel per calibration net: test accuracy against epochs of phase 2, a colour per weight
-    learning rate, solid for the longer phase 2 and dashed for the shorter."""
+    learning rate and a line style per length (solid for the grid's longest phase 2)."""
     import matplotlib.pyplot as plt
 
     history = grid.history
     nets = sorted({(a, o) for a, o in zip(grid.runs["arm"], grid.runs["omega"])})
     fig, axes = plt.subplots(1, max(len(nets), 1), figsize=(3.2 * max(len(nets), 1), 3.6), sharey=True, squeeze=False)
-    lrs = sorted(grid.settings["phase2_grid"]["lrs"])
-    longest = max(grid.settings["phase2_grid"]["epochs"])
+    cells = mn.phase2_grid_cells(grid.settings["phase2_grid"])
+    lrs = sorted({lr for lr, _ in cells})
+    lengths = sorted({epochs for _, epochs in cells}, reverse=True)
+    style = dict(zip(lengths, ["-", "--", ":", "-."] * len(lengths)))  # the longest solid
     for ax, (arm, omega) in zip(axes[0], nets):
         mine = history[(history["linearize"] == arm) & (history["net_omega"] == omega)] if len(history) else history
         for _, curve in (mine.groupby("key") if len(mine) else []):
             color = f"C{lrs.index(curve['cell_lr'].iloc[0])}"
             ax.plot(curve["epoch"], 100 * curve["test_acc"], marker=".", color=color,
-                    ls="-" if curve["epochs"].iloc[0] == longest else "--")
+                    ls=style[curve["epochs"].iloc[0]])
         net_napl = grid.runs[(grid.runs["arm"] == arm) & (grid.runs["omega"] == omega)]["napl"].mean()
         ax.set(title=f"{ARM_STYLE[arm]['label'].split(' (')[0]}, ω = {omega:g}, NAPL {net_napl:.1f}",
                xlabel="epochs of phase 2")
     axes[0][0].set_ylabel("test accuracy (%)")
     keys = [plt.Line2D([], [], color=f"C{i}", label=f"lr {lr:g}") for i, lr in enumerate(lrs)] + [
-        plt.Line2D([], [], color="grey", ls="-" if epochs == longest else "--", label=f"{epochs} epochs")
-        for epochs in sorted(grid.settings["phase2_grid"]["epochs"])]
+        plt.Line2D([], [], color="grey", ls=style[epochs], label=f"{epochs} epochs") for epochs in sorted(lengths)]
     fig.legend(handles=keys, loc="lower center", ncol=len(keys), fontsize="small", frameon=False)
     fig.suptitle("Phase-2 grid: learning rate × length (start network 0, first seed)")
     fig.tight_layout(rect=(0, 0.07, 1, 1))

@@ -21,7 +21,9 @@ start network at whatever NAPL each omega happened to reach, with the penalty st
    2 had not settled, and every verdict says so.
 6. **Phase-2 grid** (``phase2_grid``, written 2026-12-04 before its runs): the calibration's nets
    fine-tuned at every weight learning rate x length of the grid, to choose the next budget's phase
-   2 by a rule fixed in advance (``phase2_choice``) instead of by eye.
+   2 by a rule fixed in advance (``phase2_choice``) instead of by eye. Where the rule answers that
+   phase 2 needs a longer grid, the grid gains longer cells (``longer``) and the same rule judges
+   the whole grid again.
 
 The unit of replication is the start network: its post-training seeds share its weights, so they
 are averaged first and the tests run over start networks (paired: both arms of a start share it).
@@ -109,9 +111,16 @@ def phase2_cell_config(settings: dict, penalty: RunConfig, lr: float, epochs: in
     return run.replace(lr=lr, eval_every=settings["calibration"]["eval_every"])
 
 
+def phase2_grid_cells(grid: dict) -> list:
+    """The (weight learning rate, epochs) cells of a phase-2 grid, in order: ``lrs`` x ``epochs``,
+    then ``lrs`` x ``epochs`` of its extension ``longer`` (where it has one), each cell once."""
+    blocks = [grid, grid.get("longer") or {"lrs": [], "epochs": []}]
+    return list(dict.fromkeys((lr, epochs) for block in blocks for lr in block["lrs"] for epochs in block["epochs"]))
+
+
 def phase2_grid_configs(settings: dict, experiment: str) -> list:
     """The phase-2 grid (``settings["phase2_grid"]``: weight learning rates ``lrs`` x lengths
-    ``epochs``) on the calibration's nets (start 0, the first post-training seed, the calibration's
+    ``epochs``, and the cells of its extension ``longer``; ``phase2_grid_cells``) on the calibration's nets (start 0, the first post-training seed, the calibration's
     omegas): their start network and penalty runs first (the protocol's, stored), then one
     fine-tuning per net and cell. The cell at the protocol's learning rate and the calibration's
     length is the calibration run. [] without a grid."""
@@ -125,7 +134,7 @@ def phase2_grid_configs(settings: dict, experiment: str) -> list:
     penalties = [penalty_config(settings, start, granularity, omega, settings["seeds"][0])
                  for granularity, omegas in settings["calibration"]["omegas"].items() for omega in omegas]
     return [start, *penalties, *(phase2_cell_config(settings, penalty, lr, epochs) for penalty in penalties
-                                 for lr in grid["lrs"] for epochs in grid["epochs"])]
+                                 for lr, epochs in phase2_grid_cells(grid))]
 
 
 # ----------------------------------------------------------------------------- tables
@@ -265,12 +274,13 @@ def phase2_cells(runs: pd.DataFrame) -> pd.DataFrame:
     """The phase-2 grid as a table: one line per (learning rate, epochs) cell, one column per
     calibration net ("<arm> omega <omega>": its test accuracy after that phase 2, nan where it
     diverged or is not stored), and the cell's shortfall: the mean over nets of the net's best
-    accuracy anywhere in the grid minus its accuracy in the cell (nan unless every net is there)."""
+    accuracy anywhere in the grid minus its accuracy in the cell (nan unless every net is there).
+    Only cells with a stored run have a line (a grid need not be a full product of lrs x epochs)."""
     if not len(runs):
         return pd.DataFrame(columns=["lr", "epochs", "shortfall"])
     ok = runs.assign(net=[f"{a} omega {o:g}" for a, o in zip(runs["arm"], runs["omega"])])
     ok = ok.assign(test_acc=ok["test_acc"].where(ok["status"] == "ok"))
-    cells = ok.pivot_table(index=["lr", "epochs"], columns="net", values="test_acc", aggfunc="mean", dropna=False)
+    cells = ok.groupby(["lr", "epochs", "net"])["test_acc"].mean().unstack("net")
     cells = cells.reindex(columns=sorted(ok["net"].unique()))
     shortfall = (cells.max() - cells).mean(axis=1, skipna=False)
     return cells.assign(shortfall=shortfall).reset_index().rename_axis(columns=None)
@@ -291,7 +301,7 @@ def phase2_choice(runs: pd.DataFrame, grid: dict, missing: int = 0) -> tuple:
     if missing:
         return None, None, f"the phase-2 grid is not stored in full yet ({missing} runs to train)"
     cells = phase2_cells(runs)
-    longest = max(grid["epochs"])
+    longest = max(epochs for _, epochs in phase2_grid_cells(grid))
     settled = cells[(cells["shortfall"] < SETTLED_POINTS) & (cells["epochs"] < longest)]
     if not len(settled):
         return None, None, (f"no cell shorter than {longest} epochs comes within {100 * SETTLED_POINTS:g} points of the "
