@@ -13,6 +13,7 @@ import pandas as pd
 from ..config import check_profile
 from ..errors import ConfigError
 from ..files import project_data_dir
+from ..plan import weights_kept
 
 
 PROFILES = ("smoke", "book", "paper")
@@ -93,8 +94,13 @@ def paper_numbers(name: str):
     return pd.read_csv(project_data_dir() / "paper" / f"{name}.csv")
 
 
-def stored_only(configs, store) -> tuple:
-    """(the stored records of ``configs``, the number not stored): what a chapter can show of a
-    budget that is still being trained, without training anything."""
+def stored_so_far(configs, store) -> tuple:
+    """(the stored records of ``configs``, those a sweep counts as finished, the number it would
+    still train): what a chapter can show of a budget that is still being trained, without
+    training anything. A stored run counts as finished only with the weights that a later run of
+    ``configs`` starts from (``weights_kept``): without them the sweep trains it again."""
+    configs = list(configs)
+    keep = weights_kept(configs)
     records = [store.load(c) for c in configs]
-    return [r for r in records if r is not None], sum(r is None for r in records)
+    finished = [r for c, r in zip(configs, records) if r is not None and store.is_finished(c, with_weights=keep(c))]
+    return [r for r in records if r is not None], finished, len(configs) - len(finished)

@@ -27,11 +27,10 @@ from ..linearize import linearizable, linearized_architecture, post_train_config
 from ..merge import merge_linear_layers, parameter_count, weight_layers
 from ..models import build_model
 from ..pathlength import napl
-from ..plan import weights_kept
 from ..results import compute_used, history_frame, sweep
 from ..verdict import ALPHA, not_run, paired_t_test, rank_correlation, Verdict
 from . import matched_napl as mn
-from .common import format_cell, hours_and_devices, resolve_settings, stored_only
+from .common import format_cell, hours_and_devices, resolve_settings, stored_so_far
 
 
 NAME = "linearization_napl"
@@ -596,9 +595,7 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
     the protocol is trained in the background, ``python -m resdepth sweep``)."""
     cfgs = mn.protocol_configs(settings, experiment)
     starts = mn.start_configs(settings, experiment)
-    records, _ = stored_only(cfgs, store)
-    keep = weights_kept(cfgs)  # a stored penalty run without the weights phase 2 starts from is trained again
-    missing = sum(not store.is_finished(c, with_weights=keep(c)) for c in cfgs)
+    records, finished, missing = stored_so_far(cfgs, store)
     post = [r for r in records if r["config"].get("linearize")]
     runs = mn.protocol_runs(post, starts, record_napls(post))
     epochs, longer = phase2_epochs(settings)
@@ -614,8 +611,7 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
         budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks × "
                 f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
                 f"{settings['finetune_epochs']} (fine-tuning) epochs, "
-                + (compute_used(done) if (done := [store.load(c) for c in cfgs if store.is_finished(c, keep(c))])
-                   else "no compute yet")),
+                + (compute_used(finished) if finished else "no compute yet")),
         stored=len(cfgs) - missing, missing=missing)
 
 
@@ -641,9 +637,7 @@ def phase2_grid_results(settings: dict, store, experiment: str = NAME) -> "Phase
     cfgs = mn.phase2_grid_configs(settings, experiment)
     if not cfgs:
         return None
-    records, _ = stored_only(cfgs, store)
-    keep = weights_kept(cfgs)
-    missing = sum(not store.is_finished(c, with_weights=keep(c)) for c in cfgs)
+    records, _, missing = stored_so_far(cfgs, store)
     post = [r for r in records if r["config"].get("linearize")]
     runs = mn.protocol_runs(post, mn.start_configs(settings, experiment)[:1], record_napls(post))
     tuned = [r for r in post if r["config"].get("mask") and r["status"] == "ok"]
