@@ -231,6 +231,17 @@ def test_phase2_grid_chooses_the_shortest_cell_within_half_a_point_of_the_grids_
                                                                    "(3 runs to train)")
 
 
+def test_a_phase2_learning_rate_changes_the_fine_tunings_only():
+    plain = mn.protocol_configs(SETTINGS, "proto")
+    assert mn.protocol_configs({**SETTINGS, "finetune_lr": SETTINGS["post_lr"]}, "proto") == plain  # same hashes
+    faster = mn.protocol_configs({**SETTINGS, "finetune_lr": 3e-4}, "proto")
+    assert len(faster) == len(plain)
+    assert [c for c in faster if not c.mask] == [c for c in plain if not c.mask]  # starts and penalty runs reused
+    tuned = [c for c in faster if c.mask]
+    assert {c.lr for c in tuned} == {3e-4} and all(c not in plain for c in tuned)
+    assert [c.replace(lr=SETTINGS["post_lr"]) for c in tuned] == [c for c in plain if c.mask]
+
+
 def test_an_extended_phase2_grid_judges_its_longer_cells_with_the_same_rule():
     extended = {**GRID, "longer": {"lrs": [1e-4], "epochs": [8]}}
     assert mn.phase2_grid_cells(extended) == [(1e-4, 2), (1e-4, 4), (1e-3, 2), (1e-3, 4), (1e-4, 8)]

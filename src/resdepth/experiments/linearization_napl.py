@@ -585,6 +585,12 @@ class ProtocolResults:
     missing: int  # runs not stored yet
 
 
+def phase2_lr_text(settings: dict) -> str:
+    """", lr 0.0003" where phase 2's weight learning rate differs from phase 1's, else ""."""
+    lr = settings.get("finetune_lr", settings["post_lr"])
+    return f", lr {lr:g}" if lr != settings["post_lr"] else ""
+
+
 def phase2_epochs(settings: dict) -> tuple:
     """(the protocol's phase-2 epochs, the calibration's longer phase 2; 0 without a calibration)."""
     return settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
@@ -610,7 +616,7 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
                                 if not r["config"].get("linearize") and r["status"] == "ok"}, dtype=float),
         budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks × "
                 f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
-                f"{settings['finetune_epochs']} (fine-tuning) epochs, "
+                f"{settings['finetune_epochs']} (fine-tuning{phase2_lr_text(settings)}) epochs, "
                 + (compute_used(finished) if finished else "no compute yet")),
         stored=len(cfgs) - missing, missing=missing)
 

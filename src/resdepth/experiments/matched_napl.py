@@ -9,7 +9,8 @@ start network at whatever NAPL each omega happened to reach, with the penalty st
 2. **Phase 1** (penalty): for each start, post-training seed, granularity and omega, ``post_epochs``
    of cross-entropy + omega * L0.5 with the freeze rule (``resdepth.posttraining.PostTraining``).
 3. **Phase 2** (fine-tuning): the phase-1 mask fixed, the penalty off, ``finetune_epochs`` of the
-   same optimizer for both granularities (``MaskFineTuning``, ``mask="learned"``). Accuracy is read
+   same optimizer for both granularities (``MaskFineTuning``, ``mask="learned"``), at weight learning
+   rate ``finetune_lr`` where the budget sets one (else phase 1's ``post_lr``). Accuracy is read
    after phase 2. With ``random_masks``, each channel-wise mask also gets a random control: the
    same number of linear units per layer at random channels, fine-tuned the same way
    (``mask="random"``): a chain's NAPL is the same as the learned mask's.
@@ -69,6 +70,15 @@ def penalty_config(settings: dict, start: RunConfig, granularity: str, omega: fl
                              train_images=settings["post_train_images"], alpha_lr=settings["alpha_lr"])
 
 
+def phase2_config(settings: dict, penalty: RunConfig, mask: str, epochs: int) -> RunConfig:
+    """Phase 2 of ``penalty`` with its ``mask``, ``epochs`` long, at the budget's phase-2 weight
+    learning rate ``finetune_lr`` where it has one (book_v3 on: chosen by the phase-2 grid), else at
+    phase 1's (book_v2: the same config as ever, so its stored runs keep their hashes)."""
+    run = fine_tune_config(penalty, mask, epochs)
+    lr = settings.get("finetune_lr", settings["post_lr"])
+    return run if lr == run.lr else run.replace(lr=lr)
+
+
 def protocol_configs(settings: dict, experiment: str) -> list:
     """Every run of the protocol: the start networks, then per start, post-training seed,
     granularity and omega the penalty run, its learned-mask fine-tuning and (channel-wise, with
@@ -80,9 +90,9 @@ def protocol_configs(settings: dict, experiment: str) -> list:
             for granularity in ("channel", "layer"):
                 for omega in settings["omegas"][granularity]:
                     penalty = penalty_config(settings, start, granularity, omega, seed)
-                    runs += [penalty, fine_tune_config(penalty, "learned", settings["finetune_epochs"])]
+                    runs += [penalty, phase2_config(settings, penalty, "learned", settings["finetune_epochs"])]
                     if granularity == "channel" and settings["random_masks"]:
-                        runs.append(fine_tune_config(penalty, "random", settings["finetune_epochs"]))
+                        runs.append(phase2_config(settings, penalty, "random", settings["finetune_epochs"]))
     return runs + calibration_configs(settings, starts[0])
 
 
@@ -93,8 +103,8 @@ def calibration_configs(settings: dict, start: RunConfig) -> list:
     if not calibration:
         return []
     return [
-        fine_tune_config(penalty_config(settings, start, granularity, omega, settings["seeds"][0]), "learned",
-                         calibration["epochs"]).replace(eval_every=calibration["eval_every"])
+        phase2_config(settings, penalty_config(settings, start, granularity, omega, settings["seeds"][0]), "learned",
+                      calibration["epochs"]).replace(eval_every=calibration["eval_every"])
         for granularity, omegas in calibration["omegas"].items()
         for omega in omegas
     ]
@@ -105,8 +115,8 @@ def phase2_cell_config(settings: dict, penalty: RunConfig, lr: float, epochs: in
     """Phase 2 of the penalty run ``penalty`` with its learned mask, ``epochs`` long at weight learning
     rate ``lr``, evaluated every ``calibration["eval_every"]`` steps; at the protocol's own learning
     rate and length it is the protocol's fine-tuning itself (stored already: never trained twice)."""
-    run = fine_tune_config(penalty, "learned", epochs)
-    if (lr, epochs) == (settings["post_lr"], settings["finetune_epochs"]):
+    run = phase2_config(settings, penalty, "learned", epochs)
+    if (lr, epochs) == (run.lr, settings["finetune_epochs"]):
         return run
     return run.replace(lr=lr, eval_every=settings["calibration"]["eval_every"])
 
