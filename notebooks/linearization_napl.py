@@ -163,25 +163,31 @@ show_text(f"Relative difference of the logits, merged against unmerged, on {resu
 # It is trained in the background (`python -m resdepth sweep linearization_napl --budget
 # book_v2`), part 1 (the protocol on all 10 classes) first, then the ladder; this page never trains
 # it. Once part 1 is stored in full, its figures and gap table appear below and its rules judge the
-# chapter's claims; the difficulty claim waits for the ladder.
+# chapter's claims; the difficulty claim waits for the ladder. A later budget of the same protocol
+# (below) takes over the figures and the verdicts once its own part 1 is stored in full.
 
 # %% tags=["hide-input"]
-preview = linearization_napl.next_budget_preview(profile, store)
-show_text(f"book_v2, part 1: {preview.stored} of {preview.stored + preview.missing} runs stored; {preview.budget}."
-          if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
-if linearization_napl.is_fully_stored(preview):
-    show("fig-linearization-protocol", linearization_napl.plot_protocol_accuracy(preview))
+previews = linearization_napl.protocol_previews(profile, store)
+standing = linearization_napl.standing_protocol(previews)
+for preview in previews:
+    show_text(f"{preview.name}, part 1: {preview.stored} of {preview.stored + preview.missing} runs stored; "
+              f"{preview.budget}.")
+if not previews:
+    show_text("The protocol's budgets are book-profile budgets: nothing to preview in this profile.")
+if standing is not None:
+    show_text(f"The figures and tables below are {standing.name}'s: the last budget stored in full.")
+    show("fig-linearization-protocol", linearization_napl.plot_protocol_accuracy(standing))
     show_text("Test accuracy after phase 2 against NAPL, per arm: at each fixed NAPL point, the mean over start "
               "networks (each first averaged over its post-training seeds) of the accuracy interpolated at that point, "
               "±1 standard error over start networks; each phase-2 run is a faint dot.")
-    show("fig-linearization-protocol-gaps", linearization_napl.plot_protocol_gaps(preview))
-    show("tab-linearization-protocol-gaps", linearization_napl.protocol_gap_table(preview))
+    show("fig-linearization-protocol-gaps", linearization_napl.plot_protocol_gaps(standing))
+    show("tab-linearization-protocol-gaps", linearization_napl.protocol_gap_table(standing))
     show_text("The gaps to layer-wise linearization at each NAPL point, in points: the mean over start networks, the "
               "95 % interval and p of a paired t-test over start networks, and how many start networks (and seed pairs) "
               "reach the point in both arms. Every point is listed, zero and negative gaps too; the rules judge the "
               "points at NAPL ≤ 4.")
-    show("fig-linearization-calibration", linearization_napl.plot_calibration(preview))
-    show("tab-linearization-calibration", linearization_napl.calibration_table(preview))
+    show("fig-linearization-calibration", linearization_napl.plot_calibration(standing))
+    show("tab-linearization-calibration", linearization_napl.calibration_table(standing))
     show_text("Calibration: four nets of start network 0 (first seed) fine-tuned twice as long. Where the longer "
               "phase 2 adds 0.5 points or more, phase 2 has not settled and every verdict below says so.")
 
@@ -206,7 +212,7 @@ if linearization_napl.is_fully_stored(preview):
 # half a point.
 
 # %% tags=["hide-input"]
-grid = linearization_napl.phase2_grid_results(preview.settings, store) if preview else None
+grid = linearization_napl.phase2_grid_results(previews[0].settings, store) if previews else None  # book_v2's
 if grid is not None:
     show_text(f"Phase-2 grid: {grid.stored} of {grid.stored + grid.missing} runs stored. Choice: {grid.choice[2]}.")
     show("fig-linearization-phase2-grid", linearization_napl.plot_phase2_grid(grid))
@@ -218,14 +224,15 @@ if grid is not None:
 # ## Verdict
 
 # %% tags=["hide-input", "remove-output"]
-show_verdicts(linearization_napl.chapter_verdicts(results, settings, preview, store), "tab-linearization-verdicts")
+show_verdicts(linearization_napl.chapter_verdicts(results, settings, previews, store), "tab-linearization-verdicts")
 
 # %% [markdown]
 # ```{glue:figure} tab-linearization-verdicts
 # :name: "tab-linearization-verdicts"
 #
 # The chapter's claims: the paper's statement, our numbers, the verdict, the rule and the statistic
-# that decided it: the second budget's once its part 1 is stored in full, the first budget's before.
+# that decided it: those of the last protocol budget whose part 1 is stored in full, the first
+# budget's before.
 # ```
 #
 # The second budget's rules, in words (`resdepth.experiments.matched_napl`, written on 2026-12-03
@@ -256,10 +263,12 @@ show_verdicts(linearization_napl.chapter_verdicts(results, settings, preview, st
 # NAPL 3 to 5 (or the lowest matched NAPL of at least 2), each |gap| > 2 standard errors over two
 # seeds, and a negative Pearson correlation of the gap with NAPL over matched NAPLs of at least
 # 2", a rule chosen after the first seed's results were in; see the
-# {doc}`reproduction report </book/reproduction_report>`. Once the second budget judges the
-# chapter, the first budget's verdicts follow here, superseded.
+# {doc}`reproduction report </book/reproduction_report>`. Once a protocol budget judges the
+# chapter, the verdicts of the budgets before it follow here, superseded.
 
 # %% tags=["hide-input"]
-if linearization_napl.is_fully_stored(preview):
-    show("tab-linearization-verdicts-first-budget",
-         badged_verdict_table(linearization_napl.verdicts(results, settings)))
+for name, earlier in linearization_napl.superseded_verdicts(linearization_napl.verdicts(results, settings), previews,
+                                                            store):
+    show_text(f"Superseded: the verdicts of the budget {name}.")
+    show(f"tab-linearization-verdicts-{'first-budget' if name == 'book' else name.replace('_', '-')}",
+         badged_verdict_table(earlier))

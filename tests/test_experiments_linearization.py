@@ -251,7 +251,7 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     store = Store(profile="smoke")
     records = sweep(lin.configs(settings), store, progress=False, executor="local")
     assert all(r["status"] == "ok" for r in records)
-    results = lin.protocol_results(settings, store)
+    results = lin.protocol_results(settings, store, name="v2")
     assert results.missing == 0 and len(results.runs) == 2 * (4 + 2) + 1
     assert set(results.runs["arm"]) == {"channel", "layer", "random"}
     assert sorted(results.start_errors.index) == [0, 1] and results.start_errors.between(0, 1).all()
@@ -266,10 +266,20 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     waiting = lin.protocol_verdicts(longer_ladder, store)
     assert waiting[2].outcome == "not run" and "the ladder is still training" in waiting[2].ours
     assert [v.summary for v in waiting[:2] + waiting[3:]] == [v.summary for v in verdicts[:2] + verdicts[3:]]
-    # the chapter stands by the protocol's verdicts once part 1 is stored, the first budget's before
+    # the chapter stands by the verdicts of the last protocol budget stored in full, the first budget's before
     assert lin.is_fully_stored(results) and not lin.is_fully_stored(None)
-    assert [v.summary for v in lin.chapter_verdicts(None, settings, results, store)] == [v.summary for v in verdicts]
+    assert [v.summary for v in lin.chapter_verdicts(None, settings, [results], store)] == [
+        v.summary for v in verdicts]
     assert not lin.is_fully_stored(dataclasses.replace(results, missing=1))
+    later = dataclasses.replace(results, name="later", settings={**settings, "ladder": {}})
+    training = dataclasses.replace(later, missing=5)
+    assert lin.standing_protocol([results, training]) is results and lin.standing_protocol([training]) is None
+    assert lin.standing_protocol([results, later]) is later
+    assert lin.superseded_verdicts(["first"], [training], store) == []  # the first budget stands
+    assert lin.superseded_verdicts(["first"], [results, training], store) == [("book", ["first"])]
+    superseded = lin.superseded_verdicts(["first"], [results, training, later], store)
+    assert [name for name, _ in superseded] == ["book", "v2"] and results.budget.startswith("v2: ")
+    assert [v.summary for v in superseded[1][1]] == [v.summary for v in verdicts]
     for figure in (lin.plot_protocol_accuracy, lin.plot_protocol_gaps, lin.plot_calibration):
         assert figure(results).axes[0].has_data()
     table = lin.protocol_gap_table(results)

@@ -180,6 +180,10 @@ EVIDENCE = {  # the verdict table: it holds the protocol's statistics, and its f
 # rule was computed on them.
 GAP_RANGE = (2.0, 6.0)
 
+# The controlled protocol's book budgets (``matched_napl``), in the order they were written: the
+# chapter stands by the last one whose part 1 is stored in full, and shows the others' progress.
+PROTOCOL_BUDGETS = ("book_v2",)
+
 GRANULARITY_STYLE = {
     "channel": dict(color="C0", label="channel-wise (variable depth)"),
     "layer": dict(color="C3", label="layer-wise (fixed depth)"),
@@ -573,6 +577,7 @@ class ProtocolResults:
     """The controlled protocol's tables (``matched_napl``), from the runs stored so far."""
 
     settings: dict  # the budget's settings (book_v2, or one rung of its ladder)
+    name: str  # the budget's name in BUDGETS ("book_v2"), or "" for one rung of a ladder
     runs: pd.DataFrame  # one line per phase-2 run (matched_napl.protocol_runs)
     at_points: pd.DataFrame  # accuracy interpolated at the NAPL points, per start, seed and arm
     gaps: pd.DataFrame  # channel minus layer-wise per start network and point
@@ -596,9 +601,9 @@ def phase2_epochs(settings: dict) -> tuple:
     return settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
 
 
-def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolResults:
-    """The protocol's tables from the runs of ``settings`` stored so far in ``store`` (never trains:
-    the protocol is trained in the background, ``python -m resdepth sweep``)."""
+def protocol_results(settings: dict, store, experiment: str = NAME, name: str = "") -> ProtocolResults:
+    """The protocol's tables from the runs of ``settings`` (the budget ``name``) stored so far in
+    ``store`` (never trains: the protocol is trained in the background, ``python -m resdepth sweep``)."""
     cfgs = mn.protocol_configs(settings, experiment)
     starts = mn.start_configs(settings, experiment)
     records, finished, missing = stored_so_far(cfgs, store)
@@ -609,12 +614,13 @@ def protocol_results(settings: dict, store, experiment: str = NAME) -> ProtocolR
     calibrated = [r for r in post if r["config"].get("mask") and r["config"]["epochs"] == longer]
     history = history_frame(calibrated) if calibrated else pd.DataFrame()
     return ProtocolResults(
-        settings=settings, runs=runs, at_points=at_points, gaps=mn.gaps_by_start(at_points),
+        settings=settings, name=name, runs=runs, at_points=at_points, gaps=mn.gaps_by_start(at_points),
         random_gaps=mn.gaps_by_start(at_points, "random", "layer"),
         calibration=mn.calibration_gains(runs, epochs, longer), history=history,
         start_errors=pd.Series({r["config"]["seed"]: 1 - r["final"]["test_acc"] for r in records
                                 if not r["config"].get("linearize") and r["status"] == "ok"}, dtype=float),
-        budget=(f"{start_network(settings)}, {settings['dataset']}, {len(settings['start_seeds'])} start networks × "
+        budget=(f"{name + ': ' if name else ''}{start_network(settings)}, {settings['dataset']}, "
+                f"{len(settings['start_seeds'])} start networks × "
                 f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
                 f"{settings['finetune_epochs']} (fine-tuning{phase2_lr_text(settings)}) epochs, "
                 + (compute_used(finished) if finished else "no compute yet")),
@@ -749,18 +755,38 @@ def is_fully_stored(preview: "ProtocolResults | None") -> bool:
     return preview is not None and preview.missing == 0
 
 
-def chapter_verdicts(results: Results, settings: dict, preview: "ProtocolResults | None", store) -> list:
-    """The verdicts the chapter stands by (and the report shows): the protocol's (``book_v2``,
-    ``protocol_verdicts``) once its part 1 is stored in full, else the first budget's (``verdicts``)."""
-    return protocol_verdicts(preview, store) if is_fully_stored(preview) else verdicts(results, settings)
+def protocol_previews(profile: str, store) -> list:
+    """[ProtocolResults] of each budget of ``PROTOCOL_BUDGETS``, in order, as stored so far (they
+    are trained in the background; nothing is trained here); [] outside the book profile."""
+    if profile != "book":
+        return []
+    return [protocol_results(resolve_settings(NAME, BUDGETS, profile, name), store, name=name)
+            for name in PROTOCOL_BUDGETS]
 
 
-def next_budget_preview(profile: str, store, budget: str = "book_v2") -> ProtocolResults | None:
-    """What is stored so far of the next book budget (trained in the background; nothing is
-    trained here); None where the chapter has no such budget for this profile."""
-    if profile != "book" or budget not in BUDGETS:
-        return None
-    return protocol_results(resolve_settings(NAME, BUDGETS, profile, budget), store)
+def standing_protocol(previews: list) -> "ProtocolResults | None":
+    """The last of ``previews`` (``protocol_previews``) with part 1 stored in full: the budget whose
+    rules judge the chapter; None while none is."""
+    done = [p for p in previews if is_fully_stored(p)]
+    return done[-1] if done else None
+
+
+def chapter_verdicts(results: Results, settings: dict, previews: list, store) -> list:
+    """The verdicts the chapter stands by (and the report shows): those of the last protocol budget
+    stored in full (``standing_protocol``, ``protocol_verdicts``), else the first budget's (``verdicts``)."""
+    standing = standing_protocol(previews)
+    return protocol_verdicts(standing, store) if standing else verdicts(results, settings)
+
+
+def superseded_verdicts(first: list, previews: list, store) -> list:
+    """[(budget name, its verdicts)] of every budget before the one the chapter stands by: the
+    first budget ("book", its verdicts ``first``), then the protocol budgets stored in full before
+    the standing one; [] while the first budget stands."""
+    standing = standing_protocol(previews)
+    if standing is None:
+        return []
+    earlier = [p for p in previews[:previews.index(standing)] if is_fully_stored(p)]
+    return [("book", first)] + [(p.name, protocol_verdicts(p, store)) for p in earlier]
 
 
 def protocol_gap_table(results: ProtocolResults) -> pd.DataFrame:
