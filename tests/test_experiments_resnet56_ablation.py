@@ -151,7 +151,7 @@ def test_book_v2_compares_resnet20_with_plain20_through_the_protocol():
 def protocol_tables(gaps, missing=0):
     """``linearization_napl.ProtocolResults`` holding only ``gaps`` (per start network and point)."""
     empty = pd.DataFrame()
-    return lin.ProtocolResults(settings={}, runs=empty, at_points=empty, gaps=gaps, random_gaps=empty,
+    return lin.ProtocolResults(settings={}, name="hand-made", runs=empty, at_points=empty, gaps=gaps, random_gaps=empty,
                                calibration=empty, history=empty, start_errors=pd.Series(dtype=float),
                                budget="hand-made", stored=10, missing=missing)
 
@@ -163,6 +163,7 @@ def test_the_chapter_judges_by_the_protocol_once_both_start_models_are_stored():
     assert preview.names == ("resnet20", "plain20") and preview.stored == 20 and preview.missing == 0
     (v,) = ablation.chapter_verdicts(None, v2, preview)  # the first budget's results are not read
     assert v.outcome == "partly reproduced" and "ResNet-56" in v.missing and "Welch p" in v.statistic
+    assert "phase 2 not shown to settle (1 epoch" in v.missing  # no calibration here
     assert not lin.is_fully_stored(ablation.ProtocolPreview(v2, protocol_tables(small, missing=3),
                                                             protocol_tables(large)))
     table = ablation.protocol_gap_table(preview)

@@ -368,7 +368,15 @@ def protocol_verdicts(preview: ProtocolPreview) -> list:
     """The claim judged by the controlled protocol (``rule_gap_vanishes``) on ``preview``."""
     budget = f"{preview.residual.budget}; {preview.plain.budget}"
     return [rule_gap_vanishes(preview.residual.gaps, preview.plain.gaps, preview.names, budget,
-                              ", ".join(missing_parts(preview.settings)))]
+                              ", ".join(missing_parts(preview.settings) + [unsettled_note(preview.settings)]))]
+
+
+def unsettled_note(settings: dict) -> str:
+    """What the verdict says of phase 2: this chapter has no calibration of its own, and the RepVGG
+    chapter's found its 2-epoch phase 2 unsettled (``linearization_napl``, book_v2)."""
+    epochs = settings["finetune_epochs"]
+    return (f"phase 2 not shown to settle ({epochs} epoch{'s' if epochs != 1 else ''}, no calibration here; the "
+            "RepVGG chapter's calibration found 2 epochs unsettled)")
 
 
 def chapter_verdicts(results: Results, settings: dict, preview: ProtocolPreview | None) -> list:
