@@ -231,6 +231,15 @@ def test_phase2_grid_chooses_the_shortest_cell_within_half_a_point_of_the_grids_
                                                                    "(3 runs to train)")
 
 
+def test_random_masks_can_be_limited_to_some_channel_omegas():
+    every = [c for c in mn.protocol_configs(SETTINGS, "proto") if c.mask == "random"]
+    some = [c for c in mn.protocol_configs({**SETTINGS, "random_omegas": [3.0]}, "proto") if c.mask == "random"]
+    assert len(every) == 2 * 2 * 2 and len(some) == 2 * 2  # start networks x seeds x omegas
+    assert set(some) < set(every)  # the same runs, fewer of them
+    assert not any(c.mask == "random" for c in mn.protocol_configs({**SETTINGS, "random_masks": False,
+                                                                     "random_omegas": [3.0]}, "proto"))
+
+
 def test_a_phase2_learning_rate_changes_the_fine_tunings_only():
     plain = mn.protocol_configs(SETTINGS, "proto")
     assert mn.protocol_configs({**SETTINGS, "finetune_lr": SETTINGS["post_lr"]}, "proto") == plain  # same hashes

@@ -11,7 +11,8 @@ start network at whatever NAPL each omega happened to reach, with the penalty st
 3. **Phase 2** (fine-tuning): the phase-1 mask fixed, the penalty off, ``finetune_epochs`` of the
    same optimizer for both granularities (``MaskFineTuning``, ``mask="learned"``), at weight learning
    rate ``finetune_lr`` where the budget sets one (else phase 1's ``post_lr``). Accuracy is read
-   after phase 2. With ``random_masks``, each channel-wise mask also gets a random control: the
+   after phase 2. With ``random_masks``, each channel-wise mask (of ``random_omegas``, where the
+   budget names them) also gets a random control: the
    same number of linear units per layer at random channels, fine-tuned the same way
    (``mask="random"``): a chain's NAPL is the same as the learned mask's.
 4. **Matched NAPL by interpolation**: per start network, post-training seed and arm (channel,
@@ -79,6 +80,15 @@ def phase2_config(settings: dict, penalty: RunConfig, mask: str, epochs: int) ->
     return run if lr == run.lr else run.replace(lr=lr)
 
 
+def random_mask_omegas(settings: dict) -> list:
+    """The channel-wise omegas whose learned masks get a random control: ``random_omegas`` where
+    the budget names them (book_v3: those whose masks reach the rules' NAPL <= ``LOW_NAPL``), else
+    every channel-wise omega; none without ``random_masks``."""
+    if not settings["random_masks"]:
+        return []
+    return settings.get("random_omegas", settings["omegas"]["channel"])
+
+
 def protocol_configs(settings: dict, experiment: str) -> list:
     """Every run of the protocol: the start networks, then per start, post-training seed,
     granularity and omega the penalty run, its learned-mask fine-tuning and (channel-wise, with
@@ -91,7 +101,7 @@ def protocol_configs(settings: dict, experiment: str) -> list:
                 for omega in settings["omegas"][granularity]:
                     penalty = penalty_config(settings, start, granularity, omega, seed)
                     runs += [penalty, phase2_config(settings, penalty, "learned", settings["finetune_epochs"])]
-                    if granularity == "channel" and settings["random_masks"]:
+                    if granularity == "channel" and omega in random_mask_omegas(settings):
                         runs.append(phase2_config(settings, penalty, "random", settings["finetune_epochs"]))
     return runs + calibration_configs(settings, starts[0])
 
