@@ -104,10 +104,11 @@ runs = pd.DataFrame([
     }
     for r in records
 ])
-# which budget names each run: the book's, a next book budget being trained (book_v2), or neither
+# which budget names each run: the book's, a next book budget being trained (book_v2, book_v3), or
+# neither; a run two budgets share is named by the earlier
 budget_of_run = {}
 for name, module in EXPERIMENTS.items():
-    for budget in ("book", "book_v2"):
+    for budget in ("book", "book_v2", "book_v3"):
         if budget in module.BUDGETS:
             for c in sweep_configs(name, "book", budget):
                 budget_of_run.setdefault((c.experiment, c.key), budget)
@@ -160,9 +161,9 @@ glue("tab-methods-provenance", readable_table(pd.DataFrame({
 # ```{glue:figure} tab-methods-experiments
 # :name: "tab-methods-experiments"
 #
-# **What ran.** Runs per experiment and budget (`book`: what the chapter shows; `book_v2`: its next
-# budget, being trained; `neither`: a run no budget names), how they ended, and the training time
-# summed over the runs.
+# **What ran.** Runs per experiment and budget (`book`: what the chapter shows; `book_v2`,
+# `book_v3`: its next budgets, written before their runs; `neither`: a run no budget names), how
+# they ended, and the training time summed over the runs.
 # ```
 #
 # ```{glue:figure} tab-methods-provenance
@@ -238,8 +239,9 @@ glue("methods_gpu_hours_30", f"{gpu_table['GPU-hours at 30 % MFU'].sum():.0f}", 
 # `book` is what this book shows; `paper` is the paper's own setting. A value passed to the
 # notebook (with `papermill -p`) overrides the profile's. One table per notebook, from
 # {numref}`tab-methods-budget-training-basics` to {numref}`tab-methods-budget-lesion-study`, in
-# the order of the chapters. A column `book_v2` is a chapter's next book budget, written before its
-# runs and trained in the background over several sessions; it replaces `book` once complete.
+# the order of the chapters. A column `book_v2` (or `book_v3`) is a chapter's next book budget,
+# written before its runs and trained in the background over several sessions; it replaces the
+# budget before it once complete.
 
 # %% tags=["remove-input"]
 def show(value):

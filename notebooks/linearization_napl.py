@@ -215,10 +215,27 @@ if standing is not None:
 grid = linearization_napl.phase2_grid_results(previews[0].settings, store) if previews else None  # book_v2's
 if grid is not None:
     show_text(f"Phase-2 grid: {grid.stored} of {grid.stored + grid.missing} runs stored. Choice: {grid.choice[2]}.")
+    if grid.choice[0] is None and grid.provisional[0] is not None:
+        show_text(f"Provisional phase 2 (its longest at its best learning rate): {grid.provisional[1]} epochs at lr "
+                  f"{grid.provisional[0]:g}.")
     show("fig-linearization-phase2-grid", linearization_napl.plot_phase2_grid(grid))
     show("tab-linearization-phase2-grid", linearization_napl.phase2_grid_table(grid))
     show_text("Test accuracy after each phase 2 of the grid (start network 0, first seed), per net: the arm and the "
               "penalty weight of its phase 1; a cell not stored yet has no line.")
+
+# %% [markdown]
+# ### The third budget: a longer phase 2
+#
+# With no settled cell in the grid, the chapter's third budget, `book_v3` (written on 2026-12-05
+# before any of its runs), takes the grid's provisional choice (`matched_napl.provisional_phase2`):
+# its longest phase 2 at the learning rate whose cell there comes closest to the grid's best, 8
+# epochs at 3e-4. A calibration twice as long (16 epochs, the same four nets) says whether that
+# settled, and every verdict says so where it did not. Phase 1 is `book_v2`'s: the same start
+# networks and penalty runs, so each mask and its NAPL are known before phase 2. Phase 2 is run for
+# the omegas whose masks lie at NAPL 0.8 to 8, compared at the NAPL points 1, 2, 3, 4 and 6, with
+# the random control where its rule reads it (NAPL ≤ 4.5). The rules are the second budget's,
+# unchanged. It is about 31 core-hours on this CPU; once its part 1 is stored in full, its figures
+# replace the second budget's above and its rules judge the chapter.
 
 # %% [markdown]
 # ## Verdict

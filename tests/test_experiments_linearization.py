@@ -237,6 +237,39 @@ def test_book_v2_is_the_protocol_planned_before_its_runs_and_reuses_the_first_st
     assert len(everything) == len(runs) + len(grid) + 2 * (3 + 3 * 14 * 2)
 
 
+def test_book_v3_is_book_v2_with_a_longer_phase_2_and_reuses_its_phase_1_and_the_grids_runs():
+    """book_v3 (issue 13, written 2026-12-05 before its runs): book_v2's start networks and penalty
+    runs, 8 epochs of phase 2 at 3e-4 for the omegas whose masks reach NAPL <= 8, random masks
+    where the rule reads them, a 16-epoch calibration; the calibration nets' 8-epoch runs are the grid's."""
+    v2, v3 = resolve(lin.NAME, "book", budget="book_v2"), resolve(lin.NAME, "book", budget="book_v3")
+    before = set(lin.configs(v2))
+    runs = mn.protocol_configs(v3, lin.NAME)
+    assert all(c in before for c in runs if not c.mask)  # phase 1 is book_v2's: nothing of it trains again
+    tuned = [c for c in runs if c.mask]
+    assert {c.lr for c in tuned} == {3e-4} and sorted({c.epochs for c in tuned}) == [8, 16]
+    assert sum(c.mask == "learned" and c.epochs == 8 for c in tuned) == 3 * 2 * 10
+    assert sum(c.mask == "random" for c in tuned) == 3 * 2 * 4
+    calibration = [c for c in tuned if c.epochs == 16]
+    assert len(calibration) == 4 and {c.eval_every for c in calibration} == {234}
+    reused = [c for c in tuned if c in before]
+    assert len(reused) == 4 and {(c.epochs, c.eval_every, c.mask) for c in reused} == {(8, 117, "learned")}
+    assert lin.sweep_parts(v3)[0] == runs and len(lin.sweep_parts(v3)) == 3  # no grid; the ladder's two rungs
+    assert lin.missing_parts(v3) == lin.missing_parts(v2)
+    assert lin.PROTOCOL_BUDGETS == ("book_v2", "book_v3")
+
+
+def test_book_v3s_phase_2_is_the_stored_grids_provisional_choice(monkeypatch):
+    """The committed phase-2 grid of book_v2 has no settled cell, and its provisional phase 2
+    (``matched_napl.provisional_phase2``) is book_v3's learning rate and length."""
+    from resdepth.store import Store
+
+    monkeypatch.delenv("RESDEPTH_RESULTS", raising=False)
+    v2, v3 = resolve(lin.NAME, "book", budget="book_v2"), resolve(lin.NAME, "book", budget="book_v3")
+    grid = lin.phase2_grid_results(v2, Store(profile="book"))
+    assert grid.missing == 0 and grid.choice[:2] == (None, None)
+    assert mn.provisional_phase2(grid.runs, v2["phase2_grid"]) == (v3["finetune_lr"], v3["finetune_epochs"])
+
+
 def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_verdict(isolated_store):
     from resdepth.results import sweep
     from resdepth.store import Store
@@ -289,6 +322,8 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     assert grid.missing == 0 and sorted(zip(grid.runs["lr"], grid.runs["epochs"])) == sorted(
         (lr, e) for lr in settings["phase2_grid"]["lrs"] for e in (1, 2))
     assert len(lin.phase2_grid_table(grid)) == 4 and grid.choice[2]  # a choice, or why there is none
+    assert grid.provisional[1] == 2 and grid.provisional[0] in settings["phase2_grid"]["lrs"]  # the longest cell
+    assert dataclasses.replace(grid, missing=1).provisional == (None, None)
     assert lin.plot_phase2_grid(grid).axes[0].has_data()
     assert lin.phase2_grid_results({**settings, "phase2_grid": {}}, store) is None
 

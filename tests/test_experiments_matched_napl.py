@@ -273,6 +273,13 @@ def test_an_extended_phase2_grid_judges_its_longer_cells_with_the_same_rule():
     assert mn.phase2_choice(rising, GRID)[:2] == (None, None)  # the first grid: 4 was its longest
     assert mn.phase2_choice(rising, extended)[:2] == (None, None)
     assert "shorter than 8 epochs" in mn.phase2_choice(rising, extended)[2]
+    # no settled cell: the provisional phase 2 is the longest one at its best learning rate
+    assert mn.provisional_phase2(rising, extended) == (1e-4, 8)
+    two_rates = {**GRID, "longer": {"lrs": [1e-4, 1e-3], "epochs": [8]}}
+    faster = pd.concat([rising, rising[rising["epochs"] == 8].assign(lr=1e-3, test_acc=lambda d: d["test_acc"] + 0.002)],
+                       ignore_index=True)
+    assert mn.provisional_phase2(faster, two_rates) == (1e-3, 8)
+    assert mn.provisional_phase2(faster[faster["epochs"] < 8], two_rates) == (None, None)  # the 8 epochs not stored
 
 
 def test_phase2_grid_reuses_the_protocols_and_the_calibrations_runs():

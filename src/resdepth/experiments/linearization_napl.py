@@ -144,6 +144,32 @@ BUDGETS = {
                 "layer": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]},  # and layer-wise
     ),
 }
+# The third book budget (issue 13), written on 2026-12-05 before any of its runs: book_v2's protocol
+# with a longer phase 2. book_v2's phase-2 grid found no phase 2 shorter than 8 epochs within 0.5
+# points of its best, so phase 2 is the grid's provisional choice (``matched_napl.provisional_phase2``:
+# its longest phase 2 at its best learning rate), and a calibration twice as long says whether that
+# settled. Phase 1 is book_v2's (the same start networks and penalty runs, the same hashes), so each
+# mask and its NAPL are known before phase 2: the omegas fine-tuned are those whose book_v2 masks
+# lie at NAPL 0.8 to 6.3 channel-wise and 1 to 8 layer-wise (channel 0.003 and 0.01, layer 0.1 and
+# 0.3 reached NAPL 7.9 to 15, above the points 1 to 6 compared here and the rules' NAPL <= 4), and
+# the random control runs where its rule reads it. About 31 core-hours on
+# this CPU (14 fine-tunings of 8 epochs per start network and seed at ~151 s an epoch, and the
+# calibration; the calibration nets' own 8-epoch runs are the grid's); the rules are matched_napl's,
+# unchanged.
+BUDGETS["book_v3"] = {
+    **BUDGETS["book_v2"],
+    "finetune_epochs": 8,  # phase 2: epochs of fine-tuning with the mask fixed and no penalty
+    "finetune_lr": 3e-4,  # phase 2: learning rate of the weights (AdamW, cosine); phase 1 keeps post_lr
+    "omegas": {"channel": [0.03, 0.1, 0.3, 1.0, 3.0],  # penalty weights fine-tuned, channel-wise (NAPL 6.1 to 0.9)
+               "layer": [1.0, 3.0, 10.0, 30.0, 100.0]},  # and layer-wise (NAPL 8 to 1 in book_v2)
+    "random_omegas": [0.1, 0.3, 1.0, 3.0],  # channel omegas with a random control: NAPL <= 4.5, where its rule reads
+    "napl_points": [1, 2, 3, 4, 6],  # NAPL at which the arms are compared (interpolated, never extrapolated)
+    "calibration": {"epochs": 16,  # phase 2 twice as long, for start 0 and seed 0: has accuracy stopped rising?
+                    "eval_every": 234,  # steps between evaluations of those runs (2 per epoch): the curve
+                    "protocol_eval_every": 117,  # and of those nets' 8-epoch phase 2: the grid's cells, stored
+                    "omegas": {"channel": [0.1, 1.0], "layer": [3.0, 30.0]}},  # book_v2's calibration nets
+    "phase2_grid": {},  # none: book_v2's chose this phase 2
+}
 
 CLAIMS = {
     "lin_matched_gap": (
@@ -182,7 +208,7 @@ GAP_RANGE = (2.0, 6.0)
 
 # The controlled protocol's book budgets (``matched_napl``), in the order they were written: the
 # chapter stands by the last one whose part 1 is stored in full, and shows the others' progress.
-PROTOCOL_BUDGETS = ("book_v2",)
+PROTOCOL_BUDGETS = ("book_v2", "book_v3")
 
 GRANULARITY_STYLE = {
     "channel": dict(color="C0", label="channel-wise (variable depth)"),
@@ -641,6 +667,12 @@ class Phase2Grid:
     def choice(self) -> tuple:
         """(learning rate, epochs, reason) for the next budget's phase 2 (``matched_napl.phase2_choice``)."""
         return mn.phase2_choice(self.runs, self.settings["phase2_grid"], self.missing)
+
+    @property
+    def provisional(self) -> tuple:
+        """(learning rate, epochs) of the grid's longest phase 2 at its best learning rate, where no
+        cell is settled (``matched_napl.provisional_phase2``); (None, None) while runs are missing."""
+        return (None, None) if self.missing else mn.provisional_phase2(self.runs, self.settings["phase2_grid"])
 
 
 def phase2_grid_results(settings: dict, store, experiment: str = NAME) -> "Phase2Grid | None":

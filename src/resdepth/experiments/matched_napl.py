@@ -100,10 +100,24 @@ def protocol_configs(settings: dict, experiment: str) -> list:
             for granularity in ("channel", "layer"):
                 for omega in settings["omegas"][granularity]:
                     penalty = penalty_config(settings, start, granularity, omega, seed)
-                    runs += [penalty, phase2_config(settings, penalty, "learned", settings["finetune_epochs"])]
+                    tuned = phase2_config(settings, penalty, "learned", settings["finetune_epochs"])
+                    if (start, seed) == (starts[0], settings["seeds"][0]):
+                        tuned = traced_if_calibrated(settings, tuned, granularity, omega)
+                    runs += [penalty, tuned]
                     if granularity == "channel" and omega in random_mask_omegas(settings):
                         runs.append(phase2_config(settings, penalty, "random", settings["finetune_epochs"]))
     return runs + calibration_configs(settings, starts[0])
+
+
+def traced_if_calibrated(settings: dict, tuned: RunConfig, granularity: str, omega: float) -> RunConfig:
+    """The protocol's phase 2 ``tuned`` of start 0 and its first seed, evaluated every
+    ``calibration["protocol_eval_every"]`` steps where the net is one of the calibration's and the
+    budget sets that (book_v3: then the run is the phase-2 grid's cell, stored already, and the
+    calibration figure has its curve); else ``tuned`` as it is."""
+    calibration = settings["calibration"]
+    if "protocol_eval_every" not in calibration or omega not in calibration["omegas"].get(granularity, []):
+        return tuned
+    return tuned.replace(eval_every=calibration["protocol_eval_every"])
 
 
 def calibration_configs(settings: dict, start: RunConfig) -> list:
@@ -330,6 +344,22 @@ def phase2_choice(runs: pd.DataFrame, grid: dict, missing: int = 0) -> tuple:
     return (float(best["lr"]), int(best["epochs"]),
             f"{int(best['epochs'])} epochs at lr {best['lr']:g} come within {100 * best['shortfall']:.2f} points of the "
             f"grid's best (mean over its {cells.shape[1] - 3} nets)")
+
+
+def provisional_phase2(runs: pd.DataFrame, grid: dict) -> tuple:
+    """(learning rate, epochs) of the next budget's phase 2 where ``phase2_choice`` finds no settled
+    cell: the grid's longest phase 2, at the learning rate whose cell there has the smallest
+    shortfall (``phase2_cells``), so the next budget fine-tunes as long and as well as the grid
+    has seen; that budget's calibration (twice as long) then says whether it settled. Written on
+    2026-12-05, when 2 of the extension's 8 runs were stored and before the others; (None, None)
+    while a cell of that length has no shortfall (a net not stored or diverged)."""
+    cells = phase2_cells(runs)
+    longest = max(epochs for _, epochs in phase2_grid_cells(grid))
+    candidates = cells[(cells["epochs"] == longest) & cells["shortfall"].notna()]
+    if not len(candidates):
+        return None, None
+    best = candidates.sort_values("shortfall").iloc[0]
+    return float(best["lr"]), int(best["epochs"])
 
 
 # ----------------------------------------------------------------------------- rules
