@@ -255,6 +255,7 @@ def test_an_extended_phase2_grid_judges_its_longer_cells_with_the_same_rule():
     extended = {**GRID, "longer": {"lrs": [1e-4], "epochs": [8]}}
     assert mn.phase2_grid_cells(extended) == [(1e-4, 2), (1e-4, 4), (1e-3, 2), (1e-3, 4), (1e-4, 8)]
     assert mn.phase2_grid_cells({**GRID, "longer": {"lrs": [1e-4], "epochs": [4, 8]}})[-1:] == [(1e-4, 8)]  # once each
+    assert (mn.longest_phase2(GRID), mn.longest_phase2(extended)) == (4, 8)  # the extension's cells count
     net_level = {net: 0.80 + 0.02 * i for i, net in enumerate(NETS)}
 
     def with_longer(acc):

@@ -152,6 +152,11 @@ def phase2_grid_cells(grid: dict) -> list:
     return list(dict.fromkeys((lr, epochs) for block in blocks for lr in block["lrs"] for epochs in block["epochs"]))
 
 
+def longest_phase2(grid: dict) -> int:
+    """The longest phase 2 (epochs) of a phase-2 grid, over all its cells (``phase2_grid_cells``)."""
+    return max(epochs for _, epochs in phase2_grid_cells(grid))
+
+
 def phase2_grid_configs(settings: dict, experiment: str) -> list:
     """The phase-2 grid (``settings["phase2_grid"]``: weight learning rates ``lrs`` x lengths
     ``epochs``, and the cells of its extension ``longer``; ``phase2_grid_cells``) on the calibration's nets (start 0, the first post-training seed, the calibration's
@@ -335,7 +340,7 @@ def phase2_choice(runs: pd.DataFrame, grid: dict, missing: int = 0) -> tuple:
     if missing:
         return None, None, f"the phase-2 grid is not stored in full yet ({missing} runs to train)"
     cells = phase2_cells(runs)
-    longest = max(epochs for _, epochs in phase2_grid_cells(grid))
+    longest = longest_phase2(grid)
     settled = cells[(cells["shortfall"] < SETTLED_POINTS) & (cells["epochs"] < longest)]
     if not len(settled):
         return None, None, (f"no cell shorter than {longest} epochs comes within {100 * SETTLED_POINTS:g} points of the "
@@ -354,7 +359,7 @@ def provisional_phase2(runs: pd.DataFrame, grid: dict) -> tuple:
     2026-12-05, when 2 of the extension's 8 runs were stored and before the others; (None, None)
     while a cell of that length has no shortfall (a net not stored or diverged)."""
     cells = phase2_cells(runs)
-    longest = max(epochs for _, epochs in phase2_grid_cells(grid))
+    longest = longest_phase2(grid)
     candidates = cells[(cells["epochs"] == longest) & cells["shortfall"].notna()]
     if not len(candidates):
         return None, None
