@@ -1,5 +1,6 @@
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -313,6 +314,15 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     superseded = lin.superseded_verdicts(["first"], [results, training, later], store)
     assert [name for name, _ in superseded] == ["book", "v2"] and results.budget.startswith("v2: ")
     assert [v.summary for v in superseded[1][1]] == [v.summary for v in verdicts]
+    # a later budget's compute line tells the hours of the runs it reuses apart from its own
+    assert "reused" not in results.budget
+    hours = lambda budget: [float(h) for h in re.findall(r"([\d.]+) h of", budget)]
+    every_run = {c.key for c in lin.configs(settings)}
+    total, reused = hours(lin.protocol_results(settings, store, name="again", earlier={"v2": every_run}).budget)
+    assert total == reused > 0
+    starts = {c.key for c in mn.start_configs(settings, lin.NAME)}
+    total, reused = hours(lin.protocol_results(settings, store, name="again", earlier={"v1": starts}).budget)
+    assert 0 < reused < total
     for figure in (lin.plot_protocol_accuracy, lin.plot_protocol_gaps, lin.plot_calibration):
         assert figure(results).axes[0].has_data()
     table = lin.protocol_gap_table(results)

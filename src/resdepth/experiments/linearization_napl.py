@@ -627,9 +627,25 @@ def phase2_epochs(settings: dict) -> tuple:
     return settings["finetune_epochs"], (settings["calibration"] or {}).get("epochs", 0)
 
 
-def protocol_results(settings: dict, store, experiment: str = NAME, name: str = "") -> ProtocolResults:
+def reused_compute(finished: list, earlier: dict) -> str:
+    """', 3.90 h of it in runs of book_v2 (reused)': the part of a budget's training time spent in
+    runs of the budgets before it (``earlier``: {budget name: the keys of its runs}), so the line
+    tells the compute spent on this budget apart from the runs it reads; '' where it reuses none."""
+    by_key = {RunConfig.from_dict(r["config"]).key: r for r in finished}
+    names = [name for name, theirs in earlier.items() if theirs & by_key.keys()]
+    if not names:
+        return ""
+    reused = by_key.keys() & set().union(*earlier.values())
+    hours = sum(by_key[key]["provenance"]["wall_time_s"] for key in reused) / 3600
+    return f", {hours:.2f} h of it in runs of {' and '.join(names)} (reused)"
+
+
+def protocol_results(settings: dict, store, experiment: str = NAME, name: str = "",
+                     earlier: dict | None = None) -> ProtocolResults:
     """The protocol's tables from the runs of ``settings`` (the budget ``name``) stored so far in
-    ``store`` (never trains: the protocol is trained in the background, ``python -m resdepth sweep``)."""
+    ``store`` (never trains: the protocol is trained in the background, ``python -m resdepth sweep``).
+    ``earlier`` ({budget name: the keys of its runs}) names the budgets whose runs this one reuses
+    in its compute line (``reused_compute``)."""
     cfgs = mn.protocol_configs(settings, experiment)
     starts = mn.start_configs(settings, experiment)
     records, finished, missing = stored_so_far(cfgs, store)
@@ -649,7 +665,7 @@ def protocol_results(settings: dict, store, experiment: str = NAME, name: str = 
                 f"{len(settings['start_seeds'])} start networks × "
                 f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
                 f"{settings['finetune_epochs']} (fine-tuning{phase2_lr_text(settings)}) epochs, "
-                + (compute_used(finished) if finished else "no compute yet")),
+                + (compute_used(finished) + reused_compute(finished, earlier or {}) if finished else "no compute yet")),
         stored=len(cfgs) - missing, missing=missing)
 
 
@@ -792,8 +808,12 @@ def protocol_previews(profile: str, store) -> list:
     are trained in the background; nothing is trained here); [] outside the book profile."""
     if profile != "book":
         return []
-    return [protocol_results(resolve_settings(NAME, BUDGETS, profile, name), store, name=name)
-            for name in PROTOCOL_BUDGETS]
+    previews, earlier = [], {}
+    for name in PROTOCOL_BUDGETS:
+        settings = resolve_settings(NAME, BUDGETS, profile, name)
+        previews.append(protocol_results(settings, store, name=name, earlier=dict(earlier)))
+        earlier[name] = {c.key for c in configs(settings)}
+    return previews
 
 
 def standing_protocol(previews: list) -> "ProtocolResults | None":
