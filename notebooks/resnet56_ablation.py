@@ -141,6 +141,10 @@ preview = resnet56_ablation.next_budget_preview(profile, store)
 show_text(f"book_v2: {preview.stored} of {preview.stored + preview.missing} runs stored; {preview.residual.budget}; "
           f"{preview.plain.budget}." if preview else "book_v2 is a book-profile budget: nothing to preview in this profile.")
 if linearization_napl.is_fully_stored(preview):
+    show("fig-resnet-protocol-accuracy", resnet56_ablation.plot_protocol_accuracy(preview))
+    show_text("Test accuracy after phase 2 against NAPL, from the residual start (left) and the plain start "
+              "(right): per arm, the mean over start networks of the accuracy interpolated at each NAPL point, ±1 "
+              "standard error over start networks; each phase-2 run is a faint dot.")
     show("fig-resnet-protocol-gaps", resnet56_ablation.plot_protocol_gaps(preview))
     show("tab-resnet-protocol-gaps", resnet56_ablation.protocol_gap_table(preview))
     show_text("The gap (channel- minus layer-wise accuracy after phase 2, points) at each NAPL point, from the "

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pandas as pd
@@ -154,6 +155,25 @@ def protocol_tables(gaps, missing=0):
     return lin.ProtocolResults(settings={}, name="hand-made", runs=empty, at_points=empty, gaps=gaps, random_gaps=empty,
                                calibration=empty, history=empty, start_errors=pd.Series(dtype=float),
                                budget="hand-made", stored=10, missing=missing)
+
+
+def test_the_accuracy_figure_shows_each_start_model_on_its_own_panel():
+    v2 = resolve(ablation.NAME, "book", budget="book_v2")
+
+    def tables(model, acc):
+        runs = pd.DataFrame(dict(status="ok", epochs=v2["finetune_epochs"], arm=["channel", "layer"], napl=4.0,
+                                 test_acc=[acc + 0.02, acc]))
+        at_points = pd.DataFrame(dict(arm=["channel", "layer"] * 3, napl=4.0, start=[0, 0, 1, 1, 2, 2],
+                                      acc=[acc + 0.02, acc] * 3))
+        return dataclasses.replace(protocol_tables(pd.DataFrame()), settings=ablation.model_settings(v2, model),
+                                   runs=runs, at_points=at_points)
+
+    fig = ablation.plot_protocol_accuracy(ablation.ProtocolPreview(v2, tables("resnet20", 0.9), tables("plain20", 0.8)))
+    assert len(fig.axes) == 2 and all(ax.has_data() for ax in fig.axes)
+    assert ["resnet20" in fig.axes[0].get_title(), "plain20" in fig.axes[1].get_title()] == [True, True]
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()  # one accuracy scale
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        lin.ARM_STYLE[arm]["label"] for arm in ("channel", "layer")]  # no entry for the random arm it does not run
 
 
 def test_the_chapter_judges_by_the_protocol_once_both_start_models_are_stored():

@@ -946,27 +946,34 @@ def plot_accuracy_vs_napl(ax, runs: pd.DataFrame, start_acc: float, start_napl: 
 
 
 def plot_protocol_accuracy(results: ProtocolResults):
-    """Accuracy after phase 2 against NAPL, one line per arm: at each NAPL point, the mean over start
-    networks (each first averaged over its seeds) of the interpolated accuracy, +-1 standard error
-    over start networks; every phase-2 run as a faint dot behind."""
+    """Accuracy after phase 2 against NAPL, one line per arm (``draw_protocol_accuracy``)."""
     import matplotlib.pyplot as plt
 
-    settings = results.settings
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    draw_protocol_accuracy(ax, results)
+    fig.tight_layout()
+    return fig
+
+
+def draw_protocol_accuracy(ax, results: ProtocolResults):
+    """Draw on ``ax`` the accuracy after phase 2 against NAPL, one line per arm: at each NAPL point,
+    the mean over start networks (each first averaged over its seeds) of the interpolated accuracy,
+    +-1 standard error over start networks; every phase-2 run as a faint dot behind."""
+    settings = results.settings
     runs = results.runs[(results.runs["status"] == "ok") & (results.runs["epochs"] == settings["finetune_epochs"])]
     per_start = results.at_points.groupby(["arm", "napl", "start"])["acc"].mean().reset_index()
     for i, (arm, style) in enumerate(ARM_STYLE.items()):
         own = runs[runs["arm"] == arm]
-        ax.scatter(own["napl"], own["test_acc"], s=10, alpha=0.3, color=style["color"])
         line = per_start[per_start["arm"] == arm].groupby("napl")["acc"].agg(["mean", "sem", "size"])
+        if not len(own) and not len(line):
+            continue  # an arm this budget does not run (the ablation has no random masks): no legend entry
+        ax.scatter(own["napl"], own["test_acc"], s=10, alpha=0.3, color=style["color"])
         ax.errorbar(line.index + 0.08 * (i - 1), line["mean"], yerr=line["sem"].fillna(0), marker="o", capsize=3,
                     color=style["color"], label=style["label"])
-    starts, seeds = len(settings["start_seeds"]), len(settings["seeds"])
     ax.set(xlabel="NAPL (mean nonlinear units per path)", ylabel="test accuracy after phase 2",
-           title=f"{start_network(settings)} on {settings['dataset']}: {starts} start networks × {seeds} seeds")
+           title=f"{start_network(settings)} on {settings['dataset']}: {len(settings['start_seeds'])} start networks "
+                 f"× {seeds_text(settings['seeds'])}")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
 
 
 def plot_protocol_gaps(results: ProtocolResults):

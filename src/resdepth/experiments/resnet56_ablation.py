@@ -396,6 +396,19 @@ def protocol_gap_table(preview: ProtocolPreview) -> pd.DataFrame:
     return both.sort_index().rename_axis("NAPL").reset_index().fillna("—")
 
 
+def plot_protocol_accuracy(preview: ProtocolPreview):
+    """Accuracy after phase 2 against NAPL from each start model, side by side on one accuracy
+    scale (``linearization_napl.draw_protocol_accuracy``: per arm, the mean over start networks of
+    the accuracy interpolated at each NAPL point, +-1 standard error; each run a faint dot)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), sharey=True)
+    for ax, results in zip(axes, (preview.residual, preview.plain)):
+        lin.draw_protocol_accuracy(ax, results)
+    fig.tight_layout()
+    return fig
+
+
 def plot_protocol_gaps(preview: ProtocolPreview):
     """Each start model's gap at the NAPL points after phase 2: the mean over start networks with
     the 95 % interval of a t-test over them; the claim's range (NAPL >= ``HIGH_NAPL``) shaded."""
