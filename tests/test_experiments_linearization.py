@@ -319,10 +319,13 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     hours = lambda budget: [float(h) for h in re.findall(r"([\d.]+) h of", budget)]
     every_run = {c.key for c in lin.configs(settings)}
     total, reused = hours(lin.protocol_results(settings, store, name="again", earlier={"v2": every_run}).budget)
-    assert total == reused > 0
+    assert total == reused
+    hour_each = [{**r, "provenance": {**r["provenance"], "wall_time_s": 3600.0}}
+                 for r in map(store.load, lin.configs(settings))]  # runs of an hour each: no rounding to 0.00 h
     starts = {c.key for c in mn.start_configs(settings, lin.NAME)}
-    total, reused = hours(lin.protocol_results(settings, store, name="again", earlier={"v1": starts}).budget)
-    assert 0 < reused < total
+    assert lin.reused_compute(hour_each, {"v1": starts}) == f", {len(starts):.2f} h of it in runs of v1 (reused)"
+    assert lin.reused_compute(hour_each, {"v1": set()}) == ""
+    assert lin.reused_compute(hour_each, {"v2": every_run}) == f", {len(hour_each):.2f} h of it in runs of v2 (reused)"
     for figure in (lin.plot_protocol_accuracy, lin.plot_protocol_gaps, lin.plot_calibration):
         assert figure(results).axes[0].has_data()
     table = lin.protocol_gap_table(results)
