@@ -23,7 +23,12 @@ MATHJAX = $(wildcard $(VENV)/lib/python3*/site-packages/sphinx-mathjax-offline/s
 
 .PHONY: book test chapter browser-test benchmark notebooks report clean
 
+# the install needs about 8 GiB of free disk (torch is a CUDA build, 6.3 GiB in the venv); say so before pip fails half-way
+INSTALL_GIB = 8
+
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge $(INSTALL_GIB) ] || { \
+		echo "error: $$free GiB free on this disk, and installing into $(VENV) needs about $(INSTALL_GIB) GiB: free some space (old clones, /tmp) and run make again" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
