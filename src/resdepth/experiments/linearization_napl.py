@@ -663,7 +663,7 @@ def protocol_results(settings: dict, store, experiment: str = NAME, name: str = 
                                 if not r["config"].get("linearize") and r["status"] == "ok"}, dtype=float),
         budget=(f"{name + ': ' if name else ''}{start_network(settings)}, {settings['dataset']}, "
                 f"{len(settings['start_seeds'])} start networks × "
-                f"{len(settings['seeds'])} seeds, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
+                f"{seeds_text(settings['seeds'])}, {settings['epochs']} + {settings['post_epochs']} (penalty) + "
                 f"{settings['finetune_epochs']} (fine-tuning{phase2_lr_text(settings)}) epochs, "
                 + (compute_used(finished) + reused_compute(finished, earlier or {}) if finished else "no compute yet")),
         stored=len(cfgs) - missing, missing=missing)
