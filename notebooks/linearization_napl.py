@@ -221,7 +221,9 @@ if grid is not None:
     show("fig-linearization-phase2-grid", linearization_napl.plot_phase2_grid(grid))
     show("tab-linearization-phase2-grid", linearization_napl.phase2_grid_table(grid))
     show_text("Test accuracy after each phase 2 of the grid (start network 0, first seed), per net: the arm and the "
-              "penalty weight of its phase 1; a cell not stored yet has no line.")
+              "penalty weight of its phase 1; a cell not stored yet has no line. The 1e-4 × 2-epoch cell is the "
+              "protocol's own phase 2, evaluated once an epoch, so its dotted line has two points; the grid's other "
+              "runs were evaluated four times an epoch.")
 
 # %% [markdown]
 # ### The third budget: a longer phase 2
