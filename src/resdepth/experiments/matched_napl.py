@@ -467,7 +467,8 @@ def rule_difficulty(levels: pd.DataFrame, claim: tuple, budget: str, missing: st
     start network of every level, with its two-sided t-test (``scipy.stats.linregress``):
     - reproduced: slope > 0 and p < ``ALPHA`` (capped to partly reproduced: a proxy, ``missing``);
     - not reproduced: slope < 0 and p < 0.05;
-    - inconclusive: otherwise, or fewer than 2 levels or 3 start networks.
+    - inconclusive: otherwise;
+    - not run: fewer than 2 levels, or 3 start networks, with a gap at low NAPL.
     """
     text, paper = claim
     rule = (f"least-squares slope of each start network's mean gap at NAPL <= {LOW_NAPL:g} against its test error, "
