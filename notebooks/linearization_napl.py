@@ -190,6 +190,21 @@ if standing is not None:
     show("tab-linearization-calibration", linearization_napl.calibration_table(standing))
     show_text("Calibration: four nets of start network 0 (first seed) fine-tuned twice as long. Where the longer "
               "phase 2 adds 0.5 points or more, phase 2 has not settled and every verdict below says so.")
+    levels = linearization_napl.ladder_levels(standing, store)
+    training = linearization_napl.ladder_training(levels)
+    if training:
+        show_text(f"{training.capitalize()}; the difficulty ladder's figure and table appear here once it is "
+                  "stored in full.")
+    elif len(levels) > 1:
+        show("fig-linearization-ladder", linearization_napl.plot_ladder(levels))
+        show("tab-linearization-ladder", linearization_napl.ladder_summary(levels))
+        show_text("The difficulty ladder, a proxy for the paper's CIFAR-10 < CIFAR-100 < ImageNet: the protocol "
+                  "repeated on class subsets of Fashion-MNIST, each with its own 3 start networks and one "
+                  "post-training seed, no random masks, beside part 1 on all 10 classes. Left: channel- minus "
+                  "layer-wise accuracy after phase 2 at each NAPL point, per rung. Right: the difficulty rule's data, "
+                  "one dot per start network that reaches a NAPL point ≤ 4 in both arms, its mean gap there against "
+                  "its own test error, and the rule's least-squares line. The table: per rung, the mean gap at "
+                  "NAPL ≤ 4 over start networks with the paired t-test's 95 % interval.")
 
 # %% [markdown]
 # ### Choosing phase 2 for the next budget

@@ -361,3 +361,43 @@ def test_the_sweep_trains_the_protocol_before_the_difficulty_ladder():
         assert all(c.start_from in seen for c in part if c.start_from)
     assert len(sweep_parts("linearization_napl", "book")) == 1
     assert resolve("linearization_napl", "book", "book_v2")["ladder_seeds"] == [0]
+
+
+def hand_made_rung(gaps_by_start: dict, errors: dict, missing: int = 0) -> "lin.ProtocolResults":
+    """One rung of a ladder with the given gaps ({start: {napl: gap}}) and start errors, nothing else."""
+    gaps = pd.DataFrame([{"start": s, "napl": n, "gap": g, "seeds": 1} for s, points in gaps_by_start.items()
+                         for n, g in points.items()], columns=["start", "napl", "gap", "seeds"])
+    empty = pd.DataFrame()
+    return lin.ProtocolResults(settings={}, name="", runs=empty, at_points=empty, gaps=gaps, random_gaps=empty,
+                               calibration=empty, history=empty, start_errors=pd.Series(errors, dtype=float),
+                               budget="b", stored=2 * len(errors), missing=missing)
+
+
+def test_the_ladder_figure_and_table_show_the_difficulty_rules_data():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = [("all", hand_made_rung({0: {1: 0.03, 2: 0.01, 6: 0.5}, 1: {2: 0.02}, 2: {4: 0.04}},
+                                     {0: 0.10, 1: 0.12, 2: 0.11})),
+              ("easy", hand_made_rung({0: {4: 0.002}, 1: {4: 0.004}, 2: {8: 0.1}}, {0: 0.01, 1: 0.02, 2: 0.0}))]
+    assert lin.ladder_training(levels) == ""
+    table = lin.ladder_summary(levels)
+    assert list(table["rung"]) == ["all", "easy"] and list(table["start networks"]) == [3, 2]
+    assert table["gap at NAPL ≤ 4 (points)"].tolist() == pytest.approx([100 * (0.02 + 0.02 + 0.04) / 3, 0.3])
+    assert table["start networks' test error (%)"].tolist() == pytest.approx([11.0, 1.0])
+    assert table["runs stored"].tolist() == ["6 of 6", "6 of 6"]
+    fig = lin.plot_ladder(levels)
+    left, right = fig.axes
+    points = [len(line.get_xdata()) for line in left.lines if line.get_marker() == "o"]
+    assert points == [4, 2]  # all: NAPL 1, 2, 4, 6; easy: NAPL 4, 8
+    dots = np.concatenate([c.get_offsets() for c in right.collections])
+    # one dot per start network with a gap at NAPL <= 4, in percent and points: easy start 2 reaches only NAPL 8
+    np.testing.assert_allclose(sorted(map(tuple, dots)), [(1, 0.2), (2, 0.4), (10, 2), (11, 4), (12, 2)])
+    fit = mn.rule_difficulty(lin.ladder_table(levels), ("c", "p"), "b")  # the dashed line is the rule's own fit
+    assert f"slope {float(fit.statistic.split()[1]):+.3f}" in right.get_legend_handles_labels()[1][-1]
+    plt.close(fig)
+    waiting = levels + [("tops", hand_made_rung({}, {0: 0.2}, missing=5))]
+    # the rungs after the first: 6 + 2 + 5 runs
+    assert lin.ladder_training(waiting) == "the ladder is still training: 5 of 13 runs not stored yet"

@@ -770,6 +770,30 @@ def ladder_table(levels: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "start", "error", "gap"])
 
 
+def ladder_training(levels: list) -> str:
+    """'' once every rung of the ladder (``levels[1:]``, ``ladder_levels``) is stored, else
+    'the ladder is still training: 56 of 126 runs not stored yet'."""
+    missing = sum(level.missing for _, level in levels[1:])
+    total = sum(level.stored + level.missing for _, level in levels[1:])
+    return f"the ladder is still training: {missing} of {total} runs not stored yet" if missing else ""
+
+
+def ladder_summary(levels: list) -> pd.DataFrame:
+    """Per rung of ``levels`` (``ladder_levels``): its runs stored, its start networks' mean test
+    error, and the mean over start networks of their gap at NAPL points <= ``matched_napl.LOW_NAPL``
+    (as ``rule_matched_gap``), in points, with the paired t-test's 95 % interval and p."""
+    rows = []
+    for name, level in levels:
+        test = paired_t_test(mn.per_start_mean(level.gaps).values)
+        rows.append({
+            "rung": name, "runs stored": f"{level.stored} of {level.stored + level.missing}",
+            "start networks' test error (%)": 100 * level.start_errors.mean(),
+            f"gap at NAPL ≤ {mn.LOW_NAPL:g} (points)": 100 * test.mean,
+            "95% CI": f"[{100 * test.low:+.2f}, {100 * test.high:+.2f}]" if test.low == test.low else "—",
+            "p": f"{test.p:.2g}" if test.p == test.p else "—", "start networks": test.n})
+    return pd.DataFrame(rows)
+
+
 def protocol_verdicts(results: ProtocolResults, store) -> list:
     """The chapter's claims judged by the protocol's rules (``matched_napl.rule_*``) on ``results``
     (part 1: start networks, penalty runs, fine-tunings, calibration); each names the parts of the
@@ -781,13 +805,12 @@ def protocol_verdicts(results: ProtocolResults, store) -> list:
     settled = mn.settled_note(results.calibration, epochs, longer)
     missing = ", ".join(missing + ([settled] if settled else []))
     levels = ladder_levels(results, store)
-    ladder_missing = sum(level.missing for _, level in levels[1:])
+    training = ladder_training(levels)
     text, paper = CLAIMS["lin_gap_difficulty"]
     difficulty = (
         not_run("lin_gap_difficulty", text, paper, results.budget, "the protocol's difficulty ladder "
-                "(matched_napl.rule_difficulty)", f"the ladder is still training: {ladder_missing} of "
-                f"{sum(level.stored + level.missing for _, level in levels[1:])} runs not stored yet")
-        if ladder_missing else
+                "(matched_napl.rule_difficulty)", training)
+        if training else
         mn.rule_difficulty(ladder_table(levels), CLAIMS["lin_gap_difficulty"], results.budget,
                            f"{missing}, CIFAR-10/CIFAR-100/ImageNet (Fashion-MNIST class subsets, a proxy)"))
     return [mn.rule_matched_gap(results.gaps, CLAIMS["lin_matched_gap"], results.budget, missing),
@@ -1010,5 +1033,37 @@ def plot_calibration(results: ProtocolResults):
     ax.set(xlabel="epochs of phase 2 (fine-tuning, mask fixed, no penalty)", ylabel="test accuracy (%)",
            title="Calibration: phase 2 run twice as long (start network 0, first seed)")
     ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_ladder(levels: list):
+    """The difficulty ladder (``ladder_levels``). Left: per rung, the channel- minus layer-wise gap
+    at each NAPL point (``matched_napl.plot_gap_points``). Right: the difficulty rule's data, one dot
+    per start network of every rung, its mean gap at NAPL <= ``LOW_NAPL`` against its test error,
+    with the least-squares line of ``matched_napl.rule_difficulty`` (its slope and p in the legend)."""
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for i, (name, level) in enumerate(levels):
+        mn.plot_gap_points(left, level.gaps, 0.08 * (i - 1), f"C{i + 3}", name)
+    left.axhline(0, color="black", lw=0.8)
+    left.set(xlabel="NAPL", ylabel="channel minus layer-wise after phase 2 (points)", xlim=(0, None),
+             title="Gap per rung: mean over start networks, paired 95% interval")
+    left.legend(fontsize="small")
+    table = ladder_table(levels).dropna(subset=["gap", "error"])
+    for i, (name, _) in enumerate(levels):
+        own = table[table["level"] == name]
+        right.scatter(100 * own["error"], 100 * own["gap"], color=f"C{i + 3}", label=name)
+    if table["level"].nunique() >= 2 and len(table) >= 3:
+        fit = stats.linregress(table["error"], table["gap"])
+        errors = np.linspace(table["error"].min(), table["error"].max(), 2)
+        right.plot(100 * errors, 100 * (fit.intercept + fit.slope * errors), color="grey", ls="--",
+                   label=f"least squares: slope {fit.slope:+.3f}, p = {fit.pvalue:.2g}")
+    right.axhline(0, color="black", lw=0.8)
+    right.set(xlabel="start network's test error (%)", ylabel=f"mean gap at NAPL ≤ {mn.LOW_NAPL:g} (points)",
+              title="Is the gap larger on harder data? One dot per start network")
+    right.legend(fontsize="small")
     fig.tight_layout()
     return fig
