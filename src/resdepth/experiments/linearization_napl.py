@@ -1041,9 +1041,8 @@ def plot_ladder(levels: list):
     """The difficulty ladder (``ladder_levels``). Left: per rung, the channel- minus layer-wise gap
     at each NAPL point (``matched_napl.plot_gap_points``). Right: the difficulty rule's data, one dot
     per start network of every rung, its mean gap at NAPL <= ``LOW_NAPL`` against its test error,
-    with the least-squares line of ``matched_napl.rule_difficulty`` (its slope and p in the legend)."""
+    with the least-squares line of ``matched_napl.difficulty_fit`` (its slope and p in the legend)."""
     import matplotlib.pyplot as plt
-    from scipy import stats
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for i, (name, level) in enumerate(levels):
@@ -1052,12 +1051,11 @@ def plot_ladder(levels: list):
     left.set(xlabel="NAPL", ylabel="channel minus layer-wise after phase 2 (points)", xlim=(0, None),
              title="Gap per rung: mean over start networks, paired 95% interval")
     left.legend(fontsize="small")
-    table = ladder_table(levels).dropna(subset=["gap", "error"])
+    fit, table = mn.difficulty_fit(ladder_table(levels))
     for i, (name, _) in enumerate(levels):
         own = table[table["level"] == name]
         right.scatter(100 * own["error"], 100 * own["gap"], color=f"C{i + 3}", label=name)
-    if table["level"].nunique() >= 2 and len(table) >= 3:
-        fit = stats.linregress(table["error"], table["gap"])
+    if fit is not None:
         errors = np.linspace(table["error"].min(), table["error"].max(), 2)
         right.plot(100 * errors, 100 * (fit.intercept + fit.slope * errors), color="grey", ls="--",
                    label=f"least squares: slope {fit.slope:+.3f}, p = {fit.pvalue:.2g}")

@@ -457,6 +457,19 @@ def rule_random_mask(at_points: pd.DataFrame, runs: pd.DataFrame, claim: tuple, 
                    f"random: {against.describe(100, ' points')}", missing)
 
 
+def difficulty_fit(levels: pd.DataFrame):
+    """The difficulty rule's statistic: the least-squares fit gap = a + b * error over every start
+    network of every level of ``levels`` (columns level, error, gap; ``rule_difficulty``) with a gap
+    and an error, as ``scipy.stats.linregress`` (slope, intercept, two-sided p of the slope), and the
+    lines it used; the fit is None where fewer than 2 levels, or 3 start networks, have both."""
+    from scipy import stats
+
+    levels = levels.dropna(subset=["gap", "error"])
+    if levels["level"].nunique() < 2 or len(levels) < 3:
+        return None, levels
+    return stats.linregress(levels["error"], levels["gap"]), levels
+
+
 def rule_difficulty(levels: pd.DataFrame, claim: tuple, budget: str, missing: str = "") -> Verdict:
     """The gap is larger on harder data, on a ladder of class subsets of one dataset (a proxy for
     the paper's CIFAR-10 < CIFAR-100 < ImageNet; written 2026-12-03, before its runs).
@@ -464,7 +477,7 @@ def rule_difficulty(levels: pd.DataFrame, claim: tuple, budget: str, missing: st
     ``levels``: one line per start network of every level (columns level, start, error: the start
     network's test error, gap: its mean gap at NAPL points <= ``LOW_NAPL``, as ``rule_matched_gap``).
     Statistic: the least-squares slope of the gap against the start network's error over every
-    start network of every level, with its two-sided t-test (``scipy.stats.linregress``):
+    start network of every level, with its two-sided t-test (``difficulty_fit``):
     - reproduced: slope > 0 and p < ``ALPHA`` (capped to partly reproduced: a proxy, ``missing``);
     - not reproduced: slope < 0 and p < 0.05;
     - inconclusive: otherwise;
@@ -474,13 +487,10 @@ def rule_difficulty(levels: pd.DataFrame, claim: tuple, budget: str, missing: st
     rule = (f"least-squares slope of each start network's mean gap at NAPL <= {LOW_NAPL:g} against its test error, "
             f"over the start networks of every level of the ladder, t-test: > 0 with p < {ALPHA} reproduced (a proxy: "
             f"at most partly), < 0 with p < {ALPHA} not reproduced, else inconclusive")
-    levels = levels.dropna(subset=["gap", "error"])
-    if levels["level"].nunique() < 2 or len(levels) < 3:
+    fit, levels = difficulty_fit(levels)
+    if fit is None:
         return not_run("lin_gap_difficulty", text, paper, budget, rule,
                        "fewer than 2 levels of the ladder, or 3 start networks, with a gap at low NAPL")
-    from scipy import stats
-
-    fit = stats.linregress(levels["error"], levels["gap"])
     outcome = "inconclusive"
     if fit.pvalue < ALPHA:
         outcome = "reproduced" if fit.slope > 0 else "not reproduced"
