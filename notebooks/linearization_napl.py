@@ -205,6 +205,12 @@ if standing is not None:
                   "one dot per start network that reaches a NAPL point ≤ 4 in both arms, its mean gap there against "
                   "its own test error, and the rule's least-squares line. The table: per rung, the mean gap at "
                   "NAPL ≤ 4 over start networks with the paired t-test's 95 % interval.")
+        show("tab-linearization-ladder-check", linearization_napl.ladder_leave_one_out(levels))
+        show_text("A check added after the ladder's runs, which decides nothing: the rule's least-squares fit over "
+                  "every rung, then without each rung in turn. A gap in accuracy cannot exceed the start network's "
+                  "error, so a rung near the ceiling has gaps near zero whatever depth does. The verdict stands on the "
+                  "rule; where p rises above 0.05 without a rung, its significance rests on that rung, and the slopes "
+                  "of the other lines say how much its size does.")
 
 # %% [markdown]
 # ### Choosing phase 2 for the next budget

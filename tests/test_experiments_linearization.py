@@ -401,3 +401,22 @@ def test_the_ladder_figure_and_table_show_the_difficulty_rules_data():
     waiting = levels + [("tops", hand_made_rung({}, {0: 0.2}, missing=5))]
     # the rungs after the first: 6 + 2 + 5 runs
     assert lin.ladder_training(waiting) == "the ladder is still training: 5 of 13 runs not stored yet"
+
+
+def test_the_ladder_check_refits_the_rule_without_each_rung():
+    from scipy import stats
+
+    levels = [("all", hand_made_rung({0: {2: 0.03}, 1: {2: 0.01}}, {0: 0.10, 1: 0.12})),
+              ("easy", hand_made_rung({0: {4: 0.002}, 1: {4: 0.004}}, {0: 0.01, 1: 0.0})),
+              ("hard", hand_made_rung({0: {3: 0.06}, 1: {1: 0.02, 6: 0.9}}, {0: 0.2, 1: 0.25}))]
+    check = lin.ladder_leave_one_out(levels)
+    assert list(check["rungs"]) == ["every rung (the rule)", "without all", "without easy", "without hard"]
+    assert list(check["start networks"]) == [6, 4, 4, 4]
+    slope = check["slope (points of gap per point of error)"]
+    rule = mn.rule_difficulty(lin.ladder_table(levels), ("c", "p"), "b")
+    assert f"slope {slope[0]:+.3f}" in rule.statistic  # the first line is the rule's own fit
+    # without the easy rung: the 4 start networks of "all" and "hard" (hard start 1's gap at NAPL <= 4 is 0.02)
+    fit = stats.linregress([0.10, 0.12, 0.2, 0.25], [0.03, 0.01, 0.06, 0.02])
+    assert slope[2] == pytest.approx(fit.slope) and check["p"][2] == f"{fit.pvalue:.2g}"
+    two = lin.ladder_leave_one_out(levels[:2])  # leaving one of two rungs out leaves too few to fit
+    assert two["p"].tolist()[1:] == ["—", "—"] and two["slope (points of gap per point of error)"][1:].isna().all()

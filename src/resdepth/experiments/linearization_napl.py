@@ -794,6 +794,22 @@ def ladder_summary(levels: list) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def ladder_leave_one_out(levels: list) -> pd.DataFrame:
+    """A check made after the ladder's runs, which decides nothing: the difficulty rule's fit
+    (``matched_napl.difficulty_fit``) over every rung of ``levels`` (``ladder_levels``), then
+    without each rung in turn, since a few start networks can carry a slope; on a rung near the
+    ceiling the gap cannot exceed the start network's error. Slope in points of gap per point of
+    error; a fit with fewer than 2 rungs or 3 start networks is left blank."""
+    table = ladder_table(levels)
+    rows = []
+    for left_out in [None] + [name for name, _ in levels]:
+        fit, used = mn.difficulty_fit(table[table["level"] != left_out])
+        rows.append({"rungs": "every rung (the rule)" if left_out is None else f"without {left_out}",
+                     "slope (points of gap per point of error)": fit.slope if fit else math.nan,
+                     "p": f"{fit.pvalue:.2g}" if fit else "—", "start networks": len(used)})
+    return pd.DataFrame(rows)
+
+
 def protocol_verdicts(results: ProtocolResults, store) -> list:
     """The chapter's claims judged by the protocol's rules (``matched_napl.rule_*``) on ``results``
     (part 1: start networks, penalty runs, fine-tunings, calibration); each names the parts of the
