@@ -383,6 +383,8 @@ def test_the_ladder_figure_and_table_show_the_difficulty_rules_data():
                                      {0: 0.10, 1: 0.12, 2: 0.11})),
               ("easy", hand_made_rung({0: {4: 0.002}, 1: {4: 0.004}, 2: {8: 0.1}}, {0: 0.01, 1: 0.02, 2: 0.0}))]
     assert lin.ladder_training(levels) == ""
+    levels[1][1].budget = "easy's own runs, 2.5 h"
+    assert lin.ladder_budget(levels) == "b; easy rung: easy's own runs, 2.5 h"
     table = lin.ladder_summary(levels)
     assert list(table["rung"]) == ["all", "easy"] and list(table["start networks"]) == [3, 2]
     assert table["gap at NAPL ≤ 4 (points)"].tolist() == pytest.approx([100 * (0.02 + 0.02 + 0.04) / 3, 0.3])

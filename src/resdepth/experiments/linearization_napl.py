@@ -778,6 +778,13 @@ def ladder_training(levels: list) -> str:
     return f"the ladder is still training: {missing} of {total} runs not stored yet" if missing else ""
 
 
+def ladder_budget(levels: list) -> str:
+    """The difficulty verdict's budget: the first rung's (part 1, all classes), then each later
+    rung of ``levels`` (``ladder_levels``) by name with its own runs' budget."""
+    (_, first), *rungs = levels
+    return "; ".join([first.budget] + [f"{name} rung: {level.budget}" for name, level in rungs])
+
+
 def ladder_summary(levels: list) -> pd.DataFrame:
     """Per rung of ``levels`` (``ladder_levels``): its runs stored, its start networks' mean test
     error, and the mean over start networks of their gap at NAPL points <= ``matched_napl.LOW_NAPL``
@@ -827,7 +834,7 @@ def protocol_verdicts(results: ProtocolResults, store) -> list:
         not_run("lin_gap_difficulty", text, paper, results.budget, "the protocol's difficulty ladder "
                 "(matched_napl.rule_difficulty)", training)
         if training else
-        mn.rule_difficulty(ladder_table(levels), CLAIMS["lin_gap_difficulty"], results.budget,
+        mn.rule_difficulty(ladder_table(levels), CLAIMS["lin_gap_difficulty"], ladder_budget(levels),
                            f"{missing}, CIFAR-10/CIFAR-100/ImageNet (Fashion-MNIST class subsets, a proxy)"))
     return [mn.rule_matched_gap(results.gaps, CLAIMS["lin_matched_gap"], results.budget, missing),
             mn.rule_gap_trend(results.gaps, CLAIMS["lin_gap_trend"], results.budget, missing),
