@@ -314,6 +314,9 @@ def test_the_protocol_trains_end_to_end_on_the_sample_and_every_claim_gets_a_ver
     superseded = lin.superseded_verdicts(["first"], [results, training, later], store)
     assert [name for name, _ in superseded] == ["book", "v2"] and results.budget.startswith("v2: ")
     assert [v.summary for v in superseded[1][1]] == [v.summary for v in verdicts]
+    # a budget replaced before its ladder was trained says so, not that the ladder is still training
+    replaced = lin.superseded_verdicts(["first"], [longer_ladder, later], store)[1][1][2]
+    assert replaced.outcome == "not run" and "never trained: later replaced this budget first" in replaced.ours
     # a later budget's compute line tells the hours of the runs it reuses apart from its own
     assert "reused" not in results.budget
     hours = lambda budget: [float(h) for h in re.findall(r"([\d.]+) h of", budget)]
@@ -403,6 +406,10 @@ def test_the_ladder_figure_and_table_show_the_difficulty_rules_data():
     waiting = levels + [("tops", hand_made_rung({}, {0: 0.2}, missing=5))]
     # the rungs after the first: 6 + 2 + 5 runs
     assert lin.ladder_training(waiting) == "the ladder is still training: 5 of 13 runs not stored yet"
+    # a budget replaced before its ladder was trained does not say it is still training
+    assert lin.ladder_training(waiting, "book_v3") == ("5 of the ladder's 13 runs were never trained: book_v3 "
+                                                       "replaced this budget first")
+    assert lin.ladder_training(levels, "book_v3") == ""
 
 
 def test_the_ladder_check_refits_the_rule_without_each_rung():

@@ -770,12 +770,17 @@ def ladder_table(levels: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "start", "error", "gap"])
 
 
-def ladder_training(levels: list) -> str:
+def ladder_training(levels: list, superseded_by: str = "") -> str:
     """'' once every rung of the ladder (``levels[1:]``, ``ladder_levels``) is stored, else
-    'the ladder is still training: 56 of 126 runs not stored yet'."""
+    'the ladder is still training: 56 of 126 runs not stored yet', or, for a budget that the budget
+    ``superseded_by`` replaced, that those runs were never trained."""
     missing = sum(level.missing for _, level in levels[1:])
     total = sum(level.stored + level.missing for _, level in levels[1:])
-    return f"the ladder is still training: {missing} of {total} runs not stored yet" if missing else ""
+    if not missing:
+        return ""
+    if superseded_by:
+        return f"{missing} of the ladder's {total} runs were never trained: {superseded_by} replaced this budget first"
+    return f"the ladder is still training: {missing} of {total} runs not stored yet"
 
 
 def ladder_budget(levels: list) -> str:
@@ -817,18 +822,19 @@ def ladder_leave_one_out(levels: list) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def protocol_verdicts(results: ProtocolResults, store) -> list:
+def protocol_verdicts(results: ProtocolResults, store, superseded_by: str = "") -> list:
     """The chapter's claims judged by the protocol's rules (``matched_napl.rule_*``) on ``results``
     (part 1: start networks, penalty runs, fine-tunings, calibration); each names the parts of the
     paper's setting not reached, and phase 2 not settled where the calibration says so. The
-    difficulty claim is judged only once every rung of the ladder is stored; until then it is not run."""
+    difficulty claim is judged only once every rung of the ladder is stored; until then it is not run
+    (never, for a budget that the budget ``superseded_by`` replaced)."""
     settings = results.settings
     epochs, longer = phase2_epochs(settings)
     missing = missing_parts(settings)
     settled = mn.settled_note(results.calibration, epochs, longer)
     missing = ", ".join(missing + ([settled] if settled else []))
     levels = ladder_levels(results, store)
-    training = ladder_training(levels)
+    training = ladder_training(levels, superseded_by)
     text, paper = CLAIMS["lin_gap_difficulty"]
     difficulty = (
         not_run("lin_gap_difficulty", text, paper, results.budget, "the protocol's difficulty ladder "
@@ -884,7 +890,7 @@ def superseded_verdicts(first: list, previews: list, store) -> list:
     if standing is None:
         return []
     earlier = [p for p in previews[:previews.index(standing)] if is_fully_stored(p)]
-    return [("book", first)] + [(p.name, protocol_verdicts(p, store)) for p in earlier]
+    return [("book", first)] + [(p.name, protocol_verdicts(p, store, standing.name)) for p in earlier]
 
 
 def protocol_gap_table(results: ProtocolResults) -> pd.DataFrame:
