@@ -209,8 +209,8 @@ if standing is not None:
         show_text("A check added after the ladder's runs, which decides nothing: the rule's least-squares fit over "
                   "every rung, then without each rung in turn. A gap in accuracy cannot exceed the start network's "
                   "error, so a rung near the ceiling has gaps near zero whatever depth does. The verdict stands on the "
-                  "rule; where p rises above 0.05 without a rung, its significance rests on that rung, and the slopes "
-                  "of the other lines say how much its size does.")
+                  "rule. Where p rises above 0.05 without a rung, the verdict's significance rests on that rung; where "
+                  "the slope barely changes without it, the slope's size does not.")
 
 # %% [markdown]
 # ### Choosing phase 2 for the next budget
